@@ -1,0 +1,3 @@
+export * from './cases.ts';
+export * from './customers.ts';
+export * from './tenancy.ts';
