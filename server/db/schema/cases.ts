@@ -29,9 +29,7 @@ export const cases = pgTable(
     number: integer('number').notNull(),
     subject: text('subject').notNull(),
     status: text('status').notNull().default('new'),
-    active: boolean('active')
-      .notNull()
-      .generatedAlwaysAs(sql`status in ('new', 'open', 'pending')`),
+    active: boolean('active').notNull().generatedAlwaysAs(sql`status in ('new', 'open', 'pending')`),
     priority: text('priority').notNull().default('normal'),
     reason: text('reason'),
     tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
@@ -105,7 +103,10 @@ export const messages = pgTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
     foreignKey({ columns: [t.tenantId, t.caseId], foreignColumns: [cases.tenantId, cases.id] }),
-    foreignKey({ columns: [t.tenantId, t.conversationId], foreignColumns: [conversations.tenantId, conversations.id] }),
+    foreignKey({
+      columns: [t.tenantId, t.conversationId],
+      foreignColumns: [conversations.tenantId, conversations.id],
+    }),
     foreignKey({ columns: [t.tenantId, t.authorUserId], foreignColumns: [users.tenantId, users.id] }),
     index('messages_case').on(t.tenantId, t.caseId, t.createdAt),
   ],
@@ -173,8 +174,6 @@ export const events = pgTable(
   },
   (t) => [
     index('events_case').on(t.tenantId, t.caseId, t.id),
-    index('events_pending')
-      .on(t.id)
-      .where(sql`not dispatched`),
+    index('events_pending').on(t.id).where(sql`not dispatched`),
   ],
 );

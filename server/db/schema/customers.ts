@@ -1,4 +1,13 @@
-import { boolean, foreignKey, index, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  boolean,
+  foreignKey,
+  index,
+  pgTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { id, tenantId, ts } from './columns.ts';
 import { tenants } from './tenancy.ts';
 
@@ -12,7 +21,10 @@ export const organisations = pgTable(
     domain: text('domain'),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('organisations_domain').on(t.tenantId, t.domain)],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    index('organisations_domain').on(t.tenantId, t.domain),
+  ],
 );
 
 export const customers = pgTable(
@@ -29,7 +41,10 @@ export const customers = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
-    foreignKey({ columns: [t.tenantId, t.organisationId], foreignColumns: [organisations.tenantId, organisations.id] }),
+    foreignKey({
+      columns: [t.tenantId, t.organisationId],
+      foreignColumns: [organisations.tenantId, organisations.id],
+    }),
     index('customers_created').on(t.tenantId, t.createdAt.desc(), t.id.desc()),
   ],
 );
@@ -50,9 +65,10 @@ export const customerIdentities = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
-    foreignKey({ columns: [t.tenantId, t.customerId], foreignColumns: [customers.tenantId, customers.id] }).onDelete(
-      'cascade',
-    ),
+    foreignKey({
+      columns: [t.tenantId, t.customerId],
+      foreignColumns: [customers.tenantId, customers.id],
+    }).onDelete('cascade'),
     uniqueIndex('customer_identities_value').on(t.tenantId, t.kind, t.platform, t.value),
     index('customer_identities_customer').on(t.tenantId, t.customerId),
   ],

@@ -1,0 +1,144 @@
+/**
+ * Builds the HTTP application: plugins, auth, every module's routes, the event dispatcher and
+ * realtime. Never listens (main.ts does), so tests drive it with `app.inject`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Database } from './db/client.ts';
+import { createDispatcher, type Dispatcher } from './events/dispatcher.ts';
+import { registerAuth } from './http/auth.ts';
+import { registerErrorHandling } from './http/errors.ts';
+import { type Metrics, registerMetrics } from './http/metrics.ts';
+import { casesRoutes } from './modules/cases/cases.routes.ts';
+import { contactsRoutes } from './modules/contacts/contacts.routes.ts';
+import { customersRoutes } from './modules/customers/customers.routes.ts';
+import { directoryRoutes } from './modules/directory/directory.routes.ts';
+import { healthRoutes, version } from './modules/health/health.routes.ts';
+import { messagesRoutes } from './modules/messages/messages.routes.ts';
+import { sessionsRoutes } from './modules/sessions/sessions.routes.ts';
+import { type Bus, createMemoryBus } from './realtime/bus.ts';
+import { realtimeRoutes } from './realtime/realtime.routes.ts';
+
+export interface AppOptions {
+  database: Database;
+  /** Signs cookies; tests pass a fixed one. */
+  secret: string;
+  secureCookies?: boolean;
+  loginLimit?: number;
+  logger?: boolean | { level: string };
+  bus?: Bus;
+  /** Built web assets; served when present. */
+  webRoot?: string;
+}
+
+export interface App extends FastifyInstance {
+  dispatcher: Dispatcher;
+  metrics: Metrics;
+  database: Database;
+}
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const MAX_BODY = 1024 * 1024;
+
+export async function buildApp(options: AppOptions): Promise<App> {
+  const { database } = options;
+  const bus = options.bus ?? createMemoryBus();
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: MAX_BODY,
+    trustProxy: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  }) as unknown as App;
+
+  registerErrorHandling(app);
+  await app.register(cookie, { secret: options.secret });
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+  });
+  // Limits are per route (sign-in); the store is per node until a shared one is configured.
+  await app.register(rateLimit, { global: false });
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Rapport API',
+        version,
+        description:
+          'One case per problem across every channel. Authenticate with `Authorization: Bearer <token>` (see `rapport token create`) or a session cookie plus `x-csrf-token` on writes. Errors are `{ error: { code, message, details? } }`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  const dispatcher = createDispatcher(database.db, app.log, [
+    (event) =>
+      bus.publish({ tenantId: event.tenantId, type: event.type, caseId: event.caseId, eventId: event.id }),
+  ]);
+  const metrics = registerMetrics(app, () => dispatcher.pending());
+  app.decorate('dispatcher', dispatcher);
+  app.decorate('metrics', metrics);
+  app.decorate('database', database);
+  registerAuth(app, database.db);
+  // Every accepted write may have committed events: dispatch them now rather than at the next poll.
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.method !== 'GET' && reply.statusCode < 400) dispatcher.kick();
+  });
+
+  healthRoutes(app, database);
+  sessionsRoutes(app, {
+    secureCookies: options.secureCookies ?? false,
+    loginLimit: options.loginLimit ?? 10,
+  });
+  contactsRoutes(app, metrics);
+  casesRoutes(app);
+  messagesRoutes(app);
+  customersRoutes(app);
+  directoryRoutes(app);
+  realtimeRoutes(app, database.db, bus);
+  app.get('/api/v1/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
+
+  const webRoot = options.webRoot ?? path.join(root, 'dist', 'web');
+  if (fs.existsSync(path.join(webRoot, 'index.html'))) {
+    await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: false });
+    // Client-side routes (/cases/1042, /inbox/mine) all load the app shell.
+    app.get('/*', { config: { permission: 'public' }, schema: { hide: true } }, async (request, reply) => {
+      if (request.url.startsWith('/api/')) {
+        return reply
+          .status(404)
+          .send({ error: { code: 'route_not_found', message: `No route ${request.url}` } });
+      }
+      const file = request.url.split('?')[0]!.slice(1);
+      if (file && fs.existsSync(path.join(webRoot, file)) && !file.includes('..'))
+        return reply.sendFile(file);
+      return reply.header('cache-control', 'no-cache').sendFile('index.html');
+    });
+  }
+
+  app.addHook('onReady', async () => dispatcher.start());
+  app.addHook('onClose', async () => {
+    await dispatcher.stop();
+    await bus.close();
+  });
+  return app;
+}

@@ -1,0 +1,51 @@
+/** Prometheus metrics at GET /metrics: request latency, contacts ingested, event queue depth. */
+import type { FastifyInstance } from 'fastify';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  contactsIngested: Counter<'channel' | 'result'>;
+}
+
+export function registerMetrics(app: FastifyInstance, queueDepth: () => Promise<number>): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const latency = new Histogram({
+    name: 'rapport_http_request_duration_seconds',
+    help: 'HTTP request latency by route',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const contactsIngested = new Counter({
+    name: 'rapport_contacts_ingested_total',
+    help: 'Contacts accepted by the intake, by channel and result (new_case, repeat, duplicate)',
+    labelNames: ['channel', 'result'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'rapport_event_queue_depth',
+    help: 'Domain events committed but not yet dispatched to listeners',
+    registers: [registry],
+    async collect() {
+      this.set(await queueDepth());
+    },
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url;
+    if (!route || route === '/metrics') return;
+    latency.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  app.get(
+    '/metrics',
+    { config: { permission: 'public' }, schema: { hide: true } },
+    async (_request, reply) => {
+      reply.header('content-type', registry.contentType);
+      return registry.metrics();
+    },
+  );
+  return { registry, contactsIngested };
+}

@@ -1,0 +1,66 @@
+/**
+ * The server process: read config, open the database (PGlite in ./data, or DATABASE_URL),
+ * migrate under a lock, create the demo organisation on an empty database, listen.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { DatabaseBusyError, openDatabase } from './db/client.ts';
+import { migrate } from './db/migrate.ts';
+import { DEMO_SIGN_IN, seedDemoIfEmpty } from './db/seed/demo.ts';
+import { createPostgresBus } from './realtime/bus.ts';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const database = await openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.databaseUrl ? null : config.dataDir,
+  });
+  await migrate(database);
+  const seeded = config.seedDemo ? await seedDemoIfEmpty(database.db) : false;
+  const app = await buildApp({
+    database,
+    secret: config.secret ?? localSecret(config.dataDir, database.engine),
+    secureCookies: config.secureCookies,
+    loginLimit: config.loginLimit,
+    logger: { level: config.logLevel },
+    bus: database.pool ? await createPostgresBus(database.pool) : undefined,
+  });
+  const shutdown = async (signal: string) => {
+    app.log.info({ signal }, 'shutting down');
+    await app.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const where = database.engine === 'pglite' ? `embedded PGlite in ${database.dataDir}` : 'PostgreSQL';
+  console.log(`\nRapport is running at http://${config.host}:${port} (${where})`);
+  if (seeded || config.seedDemo) {
+    console.log(
+      `Demo sign-in: organisation "${DEMO_SIGN_IN.tenant}", ${DEMO_SIGN_IN.email} / ${DEMO_SIGN_IN.password}\n`,
+    );
+  }
+}
+
+/** On the embedded engine the cookie secret is generated once and kept beside the data. */
+function localSecret(dataDir: string, engine: string): string {
+  if (engine !== 'pglite') return crypto.randomBytes(32).toString('hex');
+  const file = path.join(dataDir, 'secret');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, crypto.randomBytes(32).toString('hex'), { mode: 0o600 });
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError || err instanceof DatabaseBusyError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,35 @@
+import { and, asc, eq } from 'drizzle-orm';
+import type { TimelineEntry } from '../../../shared/api/cases.ts';
+import type { Executor } from '../../db/client.ts';
+import { events } from '../../db/schema/index.ts';
+import { toTimelineMessage } from '../messages/add-message.ts';
+import { listMessagesByIds } from '../messages/messages.queries.ts';
+import { getCaseRow } from './cases.queries.ts';
+
+/** The case's story across every channel, read from its events; message events carry the message. */
+export async function getTimeline(db: Executor, tenantId: string, ref: string): Promise<TimelineEntry[]> {
+  const current = await getCaseRow(db, tenantId, ref);
+  const list = await db
+    .select()
+    .from(events)
+    .where(and(eq(events.tenantId, tenantId), eq(events.caseId, current.id)))
+    .orderBy(asc(events.id));
+  const messageIds = list
+    .map((e) => (e.data as { messageId?: string }).messageId)
+    .filter((id): id is string => !!id);
+  const byId = new Map(
+    (await listMessagesByIds(db, tenantId, messageIds)).map((m) => [m.id, toTimelineMessage(m)]),
+  );
+  return list.map((e) => {
+    const data = e.data as Record<string, unknown>;
+    const message = typeof data.messageId === 'string' ? byId.get(data.messageId) : undefined;
+    return {
+      id: e.id,
+      type: e.type,
+      at: message?.createdAt && e.type === 'contact.received' ? message.createdAt : e.createdAt.toISOString(),
+      actor: { type: e.actorType, id: e.actorId },
+      data,
+      ...(message ? { message } : {}),
+    };
+  });
+}

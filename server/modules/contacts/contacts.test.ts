@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as given from '../../../tests/support/given.ts';
+import { startTestApp } from '../../../tests/support/test-app.ts';
+
+const { app } = await startTestApp();
+
+const post = (t: given.GivenTenant, payload: unknown) =>
+  app.inject({ method: 'POST', url: '/api/v1/contacts', headers: t.headers, payload: payload as object });
+
+test('a first contact creates the customer and opens a new unowned case', async () => {
+  const t = await given.tenant(app);
+  const res = await post(t, {
+    channel: 'email',
+    from: { identity: 'Pat@Example.com', name: 'Pat Jones' },
+    subject: 'No internet since Monday',
+    text: 'My broadband has been down since Monday.',
+  });
+  assert.equal(res.statusCode, 201);
+  const body = res.json();
+  assert.equal(body.repeat, false);
+  assert.equal(body.case.number, 1001);
+  assert.equal(body.case.status, 'new');
+  assert.equal(body.case.ownerId, null);
+  assert.equal(body.case.contactCount, 1);
+  assert.equal(body.case.repeatContactCount, 0);
+  assert.equal(body.case.subject, 'No internet since Monday');
+  assert.equal(body.customer.name, 'Pat Jones');
+  assert.deepEqual(body.customer.identities, [
+    { kind: 'email', platform: '', value: 'pat@example.com', verified: false },
+  ]);
+  assert.equal(body.contact.channel, 'email');
+});
+
+test('five contacts from one customer land on one case, the later four counted as repeats', async () => {
+  const t = await given.tenant(app);
+  const from = { identity: 'sam@example.com' };
+  const results = [];
+  for (const channel of ['email', 'email', 'portal', 'api', 'email']) {
+    const res = await post(t, { channel, from, text: `Still broken (${channel})` });
+    assert.equal(res.statusCode, 201);
+    results.push(res.json());
+  }
+  const caseIds = new Set(results.map((r) => r.case.id));
+  assert.equal(caseIds.size, 1);
+  assert.deepEqual(
+    results.map((r) => r.repeat),
+    [false, true, true, true, true],
+  );
+  const last = results[4].case;
+  assert.equal(last.contactCount, 5);
+  assert.equal(last.repeatContactCount, 4);
+  assert.equal(new Set(results.map((r) => r.customer.id)).size, 1);
+
+  const timeline = await app.inject({ url: `/api/v1/cases/${last.number}/timeline`, headers: t.headers });
+  const contacts = timeline.json().items.filter((e: { type: string }) => e.type === 'contact.received');
+  assert.equal(contacts.length, 5);
+  assert.deepEqual(
+    contacts.map((e: { data: { channel: string; repeat: boolean } }) => [e.data.channel, e.data.repeat]),
+    [
+      ['email', false],
+      ['email', true],
+      ['portal', true],
+      ['api', true],
+      ['email', true],
+    ],
+  );
+  assert.equal(contacts[2].message.text, 'Still broken (portal)');
+});
+
+test('a second delivery of the same (channel, externalId) returns the first result with 200 and stores nothing', async () => {
+  const t = await given.tenant(app);
+  const payload = {
+    channel: 'sms',
+    from: { identity: '+447911123401' },
+    text: 'Router lights red',
+    externalId: 'SM1',
+  };
+  const first = await post(t, payload);
+  const second = await post(t, payload);
+  assert.equal(first.statusCode, 201);
+  assert.equal(second.statusCode, 200);
+  assert.equal(second.json().contact.id, first.json().contact.id);
+  const c = await app.inject({ url: `/api/v1/cases/${first.json().case.id}`, headers: t.headers });
+  assert.equal(c.json().contactCount, 1);
+});
+
+test('concurrent duplicate deliveries store one contact', async () => {
+  const t = await given.tenant(app);
+  const payload = {
+    channel: 'sms',
+    from: { identity: '+447911123402' },
+    text: 'Hello',
+    externalId: 'SM-race',
+  };
+  const results = await Promise.all([post(t, payload), post(t, payload), post(t, payload)]);
+  assert.deepEqual(results.map((r) => r.statusCode).sort(), [200, 200, 201]);
+  assert.equal(new Set(results.map((r) => r.json().contact.id)).size, 1);
+});
+
+test('concurrent first contacts from a new customer make one customer and one case', async () => {
+  const t = await given.tenant(app);
+  const results = await Promise.all(
+    [1, 2, 3, 4].map((i) =>
+      post(t, { channel: 'chat', from: { identity: 'visitor-42' }, text: `hello ${i}` }),
+    ),
+  );
+  for (const r of results) assert.equal(r.statusCode, 201, r.body);
+  assert.equal(new Set(results.map((r) => r.json().customer.id)).size, 1);
+  assert.equal(new Set(results.map((r) => r.json().case.id)).size, 1);
+  const c = await app.inject({ url: `/api/v1/cases/${results[0]!.json().case.id}`, headers: t.headers });
+  assert.equal(c.json().contactCount, 4);
+  assert.equal(c.json().repeatContactCount, 3);
+});
+
+test('a contact naming a caseNumber of the same customer joins that case, even a resolved one (reopening it)', async () => {
+  const t = await given.tenant(app);
+  const first = (
+    await post(t, { channel: 'email', from: { identity: 'kim@example.com' }, text: 'Bill wrong' })
+  ).json();
+  await app.inject({
+    method: 'PATCH',
+    url: `/api/v1/cases/${first.case.id}`,
+    headers: t.headers,
+    payload: { status: 'resolved' },
+  });
+  const again = await post(t, {
+    channel: 'phone',
+    from: { identity: '+447911123403' },
+    text: 'x',
+    caseNumber: first.case.number,
+  });
+  assert.equal(again.statusCode, 422, 'a different customer cannot write into the case');
+  assert.equal(again.json().error.code, 'case_number_invalid');
+  const res = await post(t, {
+    channel: 'email',
+    from: { identity: 'kim@example.com' },
+    text: 'Still wrong',
+    caseNumber: first.case.number,
+  });
+  assert.equal(res.statusCode, 201);
+  assert.equal(res.json().case.id, first.case.id);
+  assert.equal(res.json().case.status, 'open');
+  assert.equal(res.json().case.reopenCount, 1);
+});

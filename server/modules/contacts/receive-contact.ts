@@ -1,0 +1,139 @@
+/**
+ * The intake every channel uses: resolve the customer by identity, attach the contact to their
+ * open case (or the case they name), otherwise open one; count repeats; idempotent on
+ * (channel, externalId). State and events commit together or not at all.
+ */
+import type { ContactInput, ContactResult } from '../../../shared/api/contacts.ts';
+import type { Ctx } from '../../context.ts';
+import { contacts } from '../../db/schema/index.ts';
+import { AppError } from '../../errors.ts';
+import { recordEvents } from '../../events/publish.ts';
+import { withRetry } from '../../lib/retry.ts';
+import { findActiveCaseForCustomer, findCaseRow, toCase } from '../cases/cases.queries.ts';
+import { addRepeatContact, openCase } from '../cases/cases.service.ts';
+import { identityForChannel } from '../customers/customers.identity.ts';
+import {
+  findCustomerIdByIdentity,
+  getCustomer,
+  insertCustomer,
+  lockCustomer,
+  setCustomerName,
+} from '../customers/customers.queries.ts';
+import { insertMessage } from '../messages/messages.queries.ts';
+import { findContactByExternalId, toContact } from './contacts.queries.ts';
+
+export interface ReceiveResult extends ContactResult {
+  /** True when this (channel, externalId) was delivered before: nothing new was stored. */
+  duplicate: boolean;
+}
+
+const SUBJECT_MAX = 120;
+
+export function subjectFrom(text: string): string {
+  const line = text.trim().split(/\r?\n/, 1)[0]!.trim() || 'No subject';
+  return line.length > SUBJECT_MAX ? `${line.slice(0, SUBJECT_MAX - 1)}…` : line;
+}
+
+export async function receiveContact(ctx: Ctx, input: ContactInput): Promise<ReceiveResult> {
+  const identity = identityForChannel(input.channel, input.from.identity);
+  const receivedAt = input.receivedAt ? new Date(input.receivedAt) : ctx.now();
+  const text = input.text.replaceAll('\u0000', '');
+  const { tenantId, actor } = ctx;
+
+  return withRetry(() =>
+    ctx.db.transaction(async (tx) => {
+      if (input.externalId) {
+        const earlier = await findContactByExternalId(tx, tenantId, input.channel, input.externalId);
+        if (earlier) {
+          const caseRow = await findCaseRow(tx, tenantId, earlier.caseId);
+          return {
+            duplicate: true,
+            repeat: earlier.repeat,
+            contact: toContact(earlier),
+            customer: await getCustomer(tx, tenantId, earlier.customerId),
+            case: toCase(caseRow!),
+          };
+        }
+      }
+
+      let customerId = await findCustomerIdByIdentity(tx, tenantId, identity);
+      if (customerId) {
+        const current = await lockCustomer(tx, tenantId, customerId);
+        if (input.from.name && !current.name)
+          await setCustomerName(tx, tenantId, customerId, input.from.name);
+      } else {
+        customerId = await insertCustomer(tx, tenantId, input.from.name ?? null, identity);
+        await recordEvents(tx, tenantId, actor, [
+          {
+            type: 'customer.created',
+            data: { customerId, identity: { kind: identity.kind, value: identity.value } },
+          },
+        ]);
+      }
+
+      let target = null;
+      if (input.caseNumber !== undefined) {
+        target = await findCaseRow(tx, tenantId, String(input.caseNumber), { lock: true });
+        if (!target || target.customerId !== customerId) {
+          throw new AppError(
+            'case_number_invalid',
+            `Case #${input.caseNumber} is not a case of this customer`,
+            [{ path: 'body.caseNumber', message: 'must be a case of the sending customer' }],
+          );
+        }
+      } else {
+        target = await findActiveCaseForCustomer(tx, tenantId, customerId);
+      }
+
+      const repeat = target !== null;
+      const caseRow = target
+        ? await addRepeatContact(tx, actor, target, receivedAt)
+        : await openCase(tx, tenantId, actor, {
+            customerId,
+            subject: input.subject ?? subjectFrom(text),
+            channel: input.channel,
+            receivedAt,
+          });
+
+      const message = await insertMessage(tx, {
+        tenantId,
+        caseId: caseRow.id,
+        customerId,
+        channel: input.channel,
+        kind: 'inbound',
+        text,
+        authorCustomerId: customerId,
+        createdAt: receivedAt,
+      });
+      const [contactRow] = await tx
+        .insert(contacts)
+        .values({
+          tenantId,
+          caseId: caseRow.id,
+          customerId,
+          messageId: message.id,
+          channel: input.channel,
+          externalId: input.externalId ?? null,
+          repeat,
+          attributes: input.attributes ?? {},
+          receivedAt,
+        })
+        .returning();
+      const contact = contactRow!;
+      await recordEvents(tx, tenantId, actor, [
+        {
+          type: 'contact.received',
+          caseId: caseRow.id,
+          data: { contactId: contact.id, messageId: message.id, channel: input.channel, repeat, customerId },
+        },
+      ]);
+      return {
+        duplicate: false,
+        repeat,
+        contact: toContact(contact),
+        customer: await getCustomer(tx, tenantId, customerId),
+        case: toCase(caseRow),
+      };
+    }),
+  );
+}

@@ -1,0 +1,46 @@
+/**
+ * GET /api/v1/realtime: a WebSocket per signed-in agent. The server pushes
+ * `{ type, caseId, eventId }` for every event in the agent's tenant; clients refetch what they show.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { Db } from '../db/client.ts';
+import { resolveCaller } from '../http/auth.ts';
+import type { Bus } from './bus.ts';
+
+export function realtimeRoutes(app: FastifyInstance, db: Db, bus: Bus): void {
+  const sockets = new Map<string, Set<WebSocket>>();
+  const unsubscribe = bus.subscribe((notice) => {
+    const set = sockets.get(notice.tenantId);
+    if (!set) return;
+    const frame = JSON.stringify({ type: notice.type, caseId: notice.caseId, eventId: notice.eventId });
+    for (const socket of set) if (socket.readyState === socket.OPEN) socket.send(frame);
+  });
+  app.addHook('onClose', async () => {
+    unsubscribe();
+    for (const set of sockets.values()) for (const s of set) s.terminate();
+  });
+
+  app.get(
+    '/api/v1/realtime',
+    { websocket: true, config: { permission: 'public' }, schema: { hide: true } },
+    async (socket, request) => {
+      const caller = await resolveCaller(db, request);
+      if (!caller) {
+        socket.close(4401, 'unauthenticated');
+        return;
+      }
+      let set = sockets.get(caller.tenantId);
+      if (!set) {
+        set = new Set();
+        sockets.set(caller.tenantId, set);
+      }
+      set.add(socket);
+      socket.on('close', () => {
+        set.delete(socket);
+        if (set.size === 0) sockets.delete(caller.tenantId);
+      });
+      socket.send(JSON.stringify({ type: 'ready' }));
+    },
+  );
+}

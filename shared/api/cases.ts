@@ -1,0 +1,116 @@
+import { type Static, Type } from 'typebox';
+import { caseStatuses, priorities } from '../domain/cases.ts';
+import { channels } from '../domain/channels.ts';
+import { Nullable, Page, Timestamp, Uuid } from './common.ts';
+
+export const CaseStatus = Type.Enum(caseStatuses);
+export const Priority = Type.Enum(priorities);
+export const ChannelName = Type.Enum(channels);
+
+export const Case = Type.Object({
+  id: Uuid,
+  number: Type.Integer({ description: 'Per-tenant number, shown as #1042' }),
+  subject: Type.String(),
+  status: CaseStatus,
+  priority: Priority,
+  reason: Nullable(Type.String()),
+  tags: Type.Array(Type.String()),
+  ownerId: Nullable(Uuid),
+  teamId: Nullable(Uuid),
+  customerId: Uuid,
+  channel: ChannelName,
+  contactCount: Type.Integer(),
+  repeatContactCount: Type.Integer(),
+  reopenCount: Type.Integer(),
+  lastContactAt: Nullable(Timestamp),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  firstResponseAt: Nullable(Timestamp),
+  resolvedAt: Nullable(Timestamp),
+  closedAt: Nullable(Timestamp),
+});
+export type Case = Static<typeof Case>;
+
+export const CaseList = Page(Case);
+
+export const CaseListQuery = Type.Object(
+  {
+    status: Type.Optional(
+      Type.Union([Type.Literal('active'), CaseStatus], {
+        description: 'A status, or "active" (new, open, pending)',
+      }),
+    ),
+    owner: Type.Optional(Type.Union([Uuid, Type.Enum(['me', 'none'] as const)])),
+    team: Type.Optional(Uuid),
+    customer: Type.Optional(Uuid),
+    channel: Type.Optional(ChannelName),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+  },
+  { additionalProperties: false },
+);
+export type CaseListQuery = Static<typeof CaseListQuery>;
+
+export const CaseUpdate = Type.Object(
+  {
+    subject: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
+    ownerId: Type.Optional(Nullable(Uuid)),
+    teamId: Type.Optional(Nullable(Uuid)),
+    status: Type.Optional(CaseStatus),
+    priority: Type.Optional(Priority),
+    reason: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 100 }))),
+    tags: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 50 }), { maxItems: 30, uniqueItems: true }),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type CaseUpdate = Static<typeof CaseUpdate>;
+
+export const CaseRef = Type.Object(
+  { id: Type.String({ description: 'Case id (uuid) or number', maxLength: 40 }) },
+  { additionalProperties: false },
+);
+
+export const Badges = Type.Object({
+  mine: Type.Integer(),
+  team: Type.Integer(),
+  unassigned: Type.Integer(),
+  open: Type.Integer(),
+});
+
+export const TimelineMessage = Type.Object({
+  id: Uuid,
+  kind: Type.Union([Type.Literal('inbound'), Type.Literal('outbound'), Type.Literal('note')]),
+  channel: ChannelName,
+  text: Type.String(),
+  authorUserId: Nullable(Uuid),
+  authorCustomerId: Nullable(Uuid),
+  createdAt: Timestamp,
+});
+
+export const TimelineEntry = Type.Object({
+  id: Type.Integer({ description: 'Event id; entries come in event order' }),
+  type: Type.String({
+    description: 'Event type, e.g. contact.received, message.replied, case.owner_changed',
+  }),
+  at: Timestamp,
+  actor: Type.Object({ type: Type.String(), id: Nullable(Uuid) }),
+  data: Type.Record(Type.String(), Type.Unknown()),
+  message: Type.Optional(TimelineMessage),
+});
+export type TimelineEntry = Static<typeof TimelineEntry>;
+
+export const Timeline = Type.Object({ items: Type.Array(TimelineEntry) });
+
+export const MessageInput = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('reply'), Type.Literal('note')]),
+    text: Type.String({ minLength: 1, maxLength: 100_000 }),
+    channel: Type.Optional(ChannelName),
+  },
+  { additionalProperties: false },
+);
+export type MessageInput = Static<typeof MessageInput>;
+
+export const MessageResult = Type.Object({ message: TimelineMessage, case: Case });

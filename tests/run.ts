@@ -1,0 +1,38 @@
+/**
+ * `npm test`: every integration/unit test (server/, shared/, tests/) with node:test, on PGlite,
+ * or on PostgreSQL when TEST_DATABASE_URL is set; then the browser journeys when Chromium is
+ * installed (`--e2e` runs only those). Prints node:test's summary (tests / pass / fail).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const args = process.argv.slice(2);
+const only = args.filter((a) => !a.startsWith('--'));
+const e2eOnly = args.includes('--e2e');
+
+function find(dir: string, suffix: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith(suffix))
+    .map((e) => path.join(e.parentPath, e.name))
+    .sort();
+}
+
+const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
+let files = only.length > 0 ? only : [];
+if (files.length === 0) {
+  if (!e2eOnly)
+    files = [...find('server', '.test.ts'), ...find('shared', '.test.ts'), ...find('tests', '.test.ts')];
+  if (chromium) files.push(...find('tests/e2e', '.e2e.ts'));
+  else
+    console.log('note: browser journeys skipped — Chromium is not installed (apt-get install -y chromium)');
+}
+
+const result = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=2', '--test-timeout=120000', '--test-reporter=spec', ...files],
+  { stdio: 'inherit', env: { ...process.env, CHROMIUM_PATH: chromium ?? '' } },
+);
+process.exit(result.status ?? 1);
