@@ -5,11 +5,24 @@
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Db } from '../db/client.ts';
-import { resolveCaller } from '../http/auth.ts';
+import { findSession, resolveCaller, SESSION_COOKIE } from '../http/auth.ts';
 import type { Bus } from './bus.ts';
+
+/** How often open sockets re-check their session, so sign-out everywhere also closes them. */
+const RECHECK_MS = 60_000;
 
 export function realtimeRoutes(app: FastifyInstance, db: Db, bus: Bus): void {
   const sockets = new Map<string, Set<WebSocket>>();
+  const sessionOf = new WeakMap<WebSocket, string>();
+  const recheck = setInterval(async () => {
+    for (const set of sockets.values()) {
+      for (const socket of set) {
+        const token = sessionOf.get(socket);
+        if (token && !(await findSession(db, token).catch(() => true))) socket.close(4401, 'session ended');
+      }
+    }
+  }, RECHECK_MS);
+  recheck.unref();
   const unsubscribe = bus.subscribe((notice) => {
     const set = sockets.get(notice.tenantId);
     if (!set) return;
@@ -17,6 +30,7 @@ export function realtimeRoutes(app: FastifyInstance, db: Db, bus: Bus): void {
     for (const socket of set) if (socket.readyState === socket.OPEN) socket.send(frame);
   });
   app.addHook('onClose', async () => {
+    clearInterval(recheck);
     unsubscribe();
     for (const set of sockets.values()) for (const s of set) s.terminate();
   });
@@ -36,6 +50,8 @@ export function realtimeRoutes(app: FastifyInstance, db: Db, bus: Bus): void {
         sockets.set(caller.tenantId, set);
       }
       set.add(socket);
+      const token = request.cookies?.[SESSION_COOKIE];
+      if (token) sessionOf.set(socket, token);
       socket.on('close', () => {
         set.delete(socket);
         if (set.size === 0) sockets.delete(caller.tenantId);
