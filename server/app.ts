@@ -12,6 +12,7 @@ import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Permission } from '../shared/domain/permissions.ts';
 import type { Database } from './db/client.ts';
 import { createDispatcher, type Dispatcher } from './events/dispatcher.ts';
 import { registerAuth } from './http/auth.ts';
@@ -39,7 +40,16 @@ export interface AppOptions {
   webRoot?: string;
 }
 
+/** One registered route as declared; the tenant-walk and permission tests iterate over these. */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  permission: Permission | null;
+  websocket: boolean;
+}
+
 export interface App extends FastifyInstance {
+  routeTable: RouteEntry[];
   dispatcher: Dispatcher;
   metrics: Metrics;
   database: Database;
@@ -57,6 +67,21 @@ export async function buildApp(options: AppOptions): Promise<App> {
     trustProxy: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   }) as unknown as App;
+
+  const routeTable: RouteEntry[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      // Fastify adds a HEAD twin for every GET, with the same hooks and handler.
+      if (method === 'HEAD' && routeTable.some((r) => r.method === 'GET' && r.url === route.url)) continue;
+      routeTable.push({
+        method,
+        url: route.url,
+        permission: route.config?.permission ?? null,
+        websocket: route.websocket === true,
+      });
+    }
+  });
 
   registerErrorHandling(app);
   await app.register(cookie, { secret: options.secret });
