@@ -35,7 +35,8 @@ interface Caller {
 
 export function registerAuth(app: FastifyInstance, db: Db): void {
   app.decorateRequest('ctx', null as unknown as Ctx);
-  app.addHook('preHandler', async (request) => {
+  // onRequest: callers are identified and checked before their body is read or validated.
+  app.addHook('onRequest', async (request) => {
     const permission = request.routeOptions.config.permission;
     if (!permission || permission === 'public') return;
     const caller = await resolveCaller(db, request);

@@ -1,0 +1,209 @@
+/**
+ * The role × route table: every registered route declares the permission pinned below, and
+ * every role (by API token and signed in) gets exactly what shared/domain/permissions.ts allows.
+ * A new route fails this file until it is added to `routes`.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { WebSocket } from 'ws';
+import { allows, type Permission } from '../shared/domain/permissions.ts';
+import { type Role, roles } from '../shared/domain/roles.ts';
+import * as given from './support/given.ts';
+import { startTestApp } from './support/test-app.ts';
+
+const { app } = await startTestApp();
+const t = await given.tenant(app);
+const team = await given.team(t);
+const seeded = await given.contact(t, { from: { identity: 'robin@example.com' } });
+const caseId = seeded.case.id as string;
+const customerId = seeded.customer.id as string;
+
+interface Call {
+  url: string;
+  payload?: Record<string, unknown>;
+  /** Set when the handler checks a stricter permission than the route's for this body. */
+  needs?: Permission;
+}
+
+interface RouteSpec {
+  permission: Permission;
+  /** Valid requests: an allowed caller gets a 2xx. */
+  calls: () => Call[];
+}
+
+let seq = 0;
+const routes: Record<string, RouteSpec> = {
+  'GET /metrics': { permission: 'public', calls: () => [{ url: '/metrics' }] },
+  'GET /api/v1/health': { permission: 'public', calls: () => [{ url: '/api/v1/health' }] },
+  'GET /api/v1/openapi.json': { permission: 'public', calls: () => [{ url: '/api/v1/openapi.json' }] },
+  'GET /api/v1/realtime': { permission: 'public', calls: () => [] }, // checked over WebSocket below
+  'POST /api/v1/session': { permission: 'public', calls: () => [] }, // sign-in: see sessions.test.ts
+  'GET /api/v1/session': { permission: 'session.self', calls: () => [{ url: '/api/v1/session' }] },
+  'DELETE /api/v1/session': { permission: 'session.self', calls: () => [{ url: '/api/v1/session' }] },
+  'POST /api/v1/session/password': {
+    permission: 'session.self',
+    calls: () => [
+      {
+        url: '/api/v1/session/password',
+        payload: { currentPassword: given.PASSWORD, newPassword: 'a brand new passphrase' },
+      },
+    ],
+  },
+  'POST /api/v1/contacts': {
+    permission: 'contacts.create',
+    calls: () => [
+      {
+        url: '/api/v1/contacts',
+        payload: { channel: 'email', from: { identity: `p${++seq}@example.com` }, text: 'Hi' },
+      },
+    ],
+  },
+  'GET /api/v1/cases': { permission: 'cases.read', calls: () => [{ url: '/api/v1/cases?status=active' }] },
+  'GET /api/v1/inbox/counts': { permission: 'cases.read', calls: () => [{ url: '/api/v1/inbox/counts' }] },
+  'GET /api/v1/cases/:id': { permission: 'cases.read', calls: () => [{ url: `/api/v1/cases/${caseId}` }] },
+  'PATCH /api/v1/cases/:id': {
+    permission: 'cases.update',
+    calls: () => [{ url: `/api/v1/cases/${caseId}`, payload: { priority: seq++ % 2 ? 'high' : 'low' } }],
+  },
+  'GET /api/v1/cases/:id/timeline': {
+    permission: 'cases.read',
+    calls: () => [{ url: `/api/v1/cases/${caseId}/timeline` }],
+  },
+  'POST /api/v1/cases/:id/messages': {
+    permission: 'messages.note',
+    calls: () => [
+      { url: `/api/v1/cases/${caseId}/messages`, payload: { kind: 'note', text: 'Checked the line' } },
+      {
+        url: `/api/v1/cases/${caseId}/messages`,
+        payload: { kind: 'reply', text: 'We are on it' },
+        needs: 'messages.reply',
+      },
+    ],
+  },
+  'GET /api/v1/customers': {
+    permission: 'customers.read',
+    calls: () => [{ url: '/api/v1/customers?identity=robin@example.com' }],
+  },
+  'GET /api/v1/customers/:id': {
+    permission: 'customers.read',
+    calls: () => [{ url: `/api/v1/customers/${customerId}` }],
+  },
+  'GET /api/v1/users': { permission: 'directory.read', calls: () => [{ url: '/api/v1/users' }] },
+  'GET /api/v1/teams': { permission: 'directory.read', calls: () => [{ url: '/api/v1/teams' }] },
+};
+
+const key = (r: { method: string; url: string }) => `${r.method} ${r.url}`;
+const methodOf = (route: string) => route.split(' ')[0] as 'GET' | 'POST' | 'PATCH' | 'DELETE';
+/** Routes that end or replace the session they are called with need a fresh one each time. */
+const consumesSession = new Set(['DELETE /api/v1/session', 'POST /api/v1/session/password']);
+
+test('every registered route declares the permission this table pins', () => {
+  for (const r of app.routeTable) assert.ok(r.permission, `${key(r)} declares no config.permission`);
+  const declared = Object.fromEntries(app.routeTable.map((r) => [key(r), r.permission]));
+  const pinned = Object.fromEntries(Object.entries(routes).map(([k, spec]) => [k, spec.permission]));
+  assert.deepEqual(declared, pinned, 'a route was added, removed or changed permission: update this table');
+});
+
+test('without credentials every non-public route answers 401, before looking at the body', async () => {
+  const bogus = [
+    {},
+    { authorization: 'Bearer rpt_not-a-real-token' },
+    { authorization: 'Basic dXNlcjpwYXNz' },
+    { cookie: 'rapport_session=forged' },
+  ];
+  for (const [route, spec] of Object.entries(routes)) {
+    if (spec.permission === 'public') continue;
+    const url = route.split(' ')[1]!.replace(':id', caseId);
+    for (const headers of bogus) {
+      const res = await app.inject({ method: methodOf(route), url, headers });
+      assert.equal(res.statusCode, 401, `${route} with ${JSON.stringify(headers)}: ${res.body}`);
+      assert.equal(res.json().error.code, 'unauthenticated');
+    }
+  }
+});
+
+test('public routes answer without credentials', async () => {
+  for (const [route, spec] of Object.entries(routes)) {
+    if (spec.permission !== 'public') continue;
+    for (const call of spec.calls()) {
+      const res = await app.inject({ method: methodOf(route), url: call.url });
+      assert.equal(res.statusCode, 200, `${route}: ${res.body}`);
+    }
+  }
+  const refused = await app.injectWS('/api/v1/realtime');
+  const code = await new Promise<number>((resolve) => refused.on('close', (c: number) => resolve(c)));
+  assert.equal(code, 4401, 'the realtime socket closes an unauthenticated client');
+});
+
+async function check(route: string, call: Call, role: Role, headers: Record<string, string>, via: string) {
+  const res = await app.inject({ method: methodOf(route), url: call.url, headers, payload: call.payload });
+  const what = `${route} (${call.payload?.kind ?? call.url}) as ${role} via ${via}`;
+  if (allows(role, routes[route]!.permission) && allows(role, call.needs ?? 'public')) {
+    assert.ok(
+      res.statusCode >= 200 && res.statusCode < 300,
+      `${what} is allowed: ${res.statusCode} ${res.body}`,
+    );
+  } else {
+    assert.equal(res.statusCode, 403, `${what} is forbidden: ${res.body}`);
+    assert.equal(res.json().error.code, 'forbidden');
+  }
+}
+
+for (const role of roles) {
+  test(`${role}: an API token gets exactly what the table allows`, async () => {
+    const headers = await given.token(t, role);
+    for (const [route, spec] of Object.entries(routes)) {
+      if (spec.permission === 'public') continue;
+      for (const call of spec.calls()) {
+        if (spec.permission === 'session.self') {
+          // A token is no session: it may not read, end or re-key one.
+          const res = await app.inject({
+            method: methodOf(route),
+            url: call.url,
+            headers,
+            payload: call.payload,
+          });
+          assert.equal(res.statusCode, 403, `${route} with a token`);
+          assert.equal(res.json().error.code, 'forbidden');
+        } else await check(route, call, role, headers, 'token');
+      }
+    }
+  });
+
+  test(`${role}: a signed-in user gets exactly what the table allows`, async () => {
+    const staff = await given.user(t, role, { teamIds: [team.id] });
+    let session = await given.signedIn(t, staff);
+    for (const [route, spec] of Object.entries(routes)) {
+      if (spec.permission === 'public') continue;
+      for (const call of spec.calls()) {
+        const write = methodOf(route) !== 'GET';
+        await check(route, call, role, write ? session.write : session.read, 'session');
+        if (consumesSession.has(route)) {
+          if (route === 'POST /api/v1/session/password') staff.password = 'a brand new passphrase';
+          session = await given.signedIn(t, staff);
+        }
+      }
+    }
+  });
+}
+
+test('the realtime socket accepts a signed-in user of every role', async () => {
+  for (const role of roles) {
+    const session = await given.signedIn(t, await given.user(t, role));
+    const frames: string[] = [];
+    const ws: WebSocket = await app.injectWS(
+      '/api/v1/realtime',
+      { headers: { cookie: session.cookie } },
+      {
+        onInit: (socket: WebSocket) => socket.on('message', (data) => frames.push(String(data))),
+      },
+    );
+    for (let i = 0; i < 50 && frames.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(
+      frames.map((f) => JSON.parse(f)),
+      [{ type: 'ready' }],
+      `${role}`,
+    );
+    ws.terminate();
+  }
+});
