@@ -12,6 +12,8 @@ import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { TSchema } from 'typebox';
+import { Value } from 'typebox/value';
 import type { Permission } from '../shared/domain/permissions.ts';
 import type { Database } from './db/client.ts';
 import { createDispatcher, type Dispatcher } from './events/dispatcher.ts';
@@ -65,7 +67,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     logger: options.logger ?? false,
     bodyLimit: MAX_BODY,
     trustProxy: false,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // No type coercion: a JSON body with a number where a string belongs is a 400, not a guess.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true } },
   }) as unknown as App;
 
   const routeTable: RouteEntry[] = [];
@@ -84,6 +87,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
 
   registerErrorHandling(app);
+  // Bodies are JSON only: any other media type is a 415 rather than a string that fails validation.
+  app.removeContentTypeParser('text/plain');
+  // Query strings and params are text: convert them to their schema's types (limit=20 → 20).
+  app.addHook('preValidation', async (request) => {
+    const { schema } = request.routeOptions;
+    if (schema?.querystring) request.query = Value.Convert(schema.querystring as TSchema, request.query);
+    if (schema?.params) request.params = Value.Convert(schema.params as TSchema, request.params);
+  });
   await app.register(cookie, { secret: options.secret });
   await app.register(helmet, {
     contentSecurityPolicy: {
