@@ -60,6 +60,16 @@ export interface BadgeCounts {
   open: number;
 }
 
+/** The badge query: at most 8 shards × 4 views of inbox_counters, never a scan of cases. */
+export function badgesQuery(tenantId: string, ownerId: string | null, teamIds: string[]) {
+  return sql`select view, subject_id, sum(count)::int as n from inbox_counters
+      where tenant_id = ${tenantId} and (
+        (view in ('all', 'unassigned') and subject_id = ${NIL})
+        or (view = 'owner' and subject_id = ${ownerId ?? NIL})
+        or (view = 'team' and subject_id::text = any(${textArray(teamIds)})))
+      group by view, subject_id`;
+}
+
 export async function readBadges(
   db: Executor,
   tenantId: string,
@@ -68,12 +78,7 @@ export async function readBadges(
 ): Promise<BadgeCounts> {
   const result = await rows<{ view: string; subject_id: string; n: number }>(
     db,
-    sql`select view, subject_id, sum(count)::int as n from inbox_counters
-        where tenant_id = ${tenantId} and (
-          (view in ('all', 'unassigned') and subject_id = ${NIL})
-          or (view = 'owner' and subject_id = ${ownerId ?? NIL})
-          or (view = 'team' and subject_id::text = any(${textArray(teamIds)})))
-        group by view, subject_id`,
+    badgesQuery(tenantId, ownerId, teamIds),
   );
   const get = (view: string) => result.filter((r) => r.view === view).reduce((n, r) => n + r.n, 0);
   return {

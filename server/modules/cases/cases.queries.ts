@@ -112,10 +112,11 @@ export interface ListFilter extends Omit<CaseListQuery, 'owner'> {
 }
 
 /**
- * One page of cases, newest activity first. Each filter combination used by the inbox has an
- * index ending in (updated_at desc, id desc), so the scan walks it in order and stops at `limit`.
+ * The SQL of one page of cases, newest activity first. Each filter combination used by the inbox
+ * has an index ending in (updated_at desc, id desc), so the scan walks it in order and stops at
+ * `limit`; tests/query-plans.test.ts EXPLAINs this exact query.
  */
-export async function listCases(db: Executor, tenantId: string, filter: ListFilter) {
+export function buildListCasesQuery(db: Executor, tenantId: string, filter: ListFilter) {
   const limit = filter.limit ?? 50;
   const where: SQL[] = [sql`tenant_id = ${tenantId}`];
   if (filter.status === 'active') where.push(sql`active`);
@@ -129,12 +130,17 @@ export async function listCases(db: Executor, tenantId: string, filter: ListFilt
     const c = decodeCursor(filter.cursor);
     where.push(sql`(updated_at, id) < (${c.u}::timestamptz, ${c.i}::uuid)`);
   }
-  const page = await db
+  return db
     .select()
     .from(cases)
     .where(sql.join(where, sql` and `))
     .orderBy(sql`updated_at desc nulls last, id desc nulls last`)
     .limit(limit + 1);
+}
+
+export async function listCases(db: Executor, tenantId: string, filter: ListFilter) {
+  const limit = filter.limit ?? 50;
+  const page = await buildListCasesQuery(db, tenantId, filter);
   const more = page.length > limit;
   const items = more ? page.slice(0, limit) : page;
   return { items: items.map(toCase), nextCursor: more ? encodeCursor(items[items.length - 1]!) : null };
