@@ -1,8 +1,10 @@
 /**
  * Every list query the inbox issues walks an index in its ORDER BY order: EXPLAIN of the exact
  * SQL shows an Index Scan on cases and no Sort, so a page costs `limit` rows however many cases
- * the tenant has. Badge counts read inbox_counters only. Sequential scans are switched off so
- * the small test table cannot hide a missing index behind a cheap full scan.
+ * the tenant has. Badge counts read inbox_counters only. Sequential and bitmap scans are switched
+ * off so a small test table cannot hide a missing index behind a cheap full scan, and a narrow
+ * filter (a customer's four cases) cannot pick a bitmap scan plus a sort of four rows: what is
+ * left is an index scan, with a Sort node unless the index order serves the ORDER BY.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -62,10 +64,11 @@ function nodes(plan: PlanNode): PlanNode[] {
   return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
 }
 
-/** EXPLAIN (FORMAT JSON) of a query, with sequential scans disabled for this transaction only. */
+/** EXPLAIN (FORMAT JSON) of a query, with sequential and bitmap scans off for this transaction only. */
 async function explain(query: SQL): Promise<PlanNode> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`set local enable_seqscan = off`);
+    await tx.execute(sql`set local enable_bitmapscan = off`);
     const [row] = await rows<{ 'QUERY PLAN': unknown }>(tx, sql`explain (format json) ${query}`);
     const raw = row!['QUERY PLAN'];
     const parsed = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan: PlanNode }[];
