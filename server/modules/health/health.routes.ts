@@ -18,7 +18,12 @@ export function healthRoutes(app: FastifyInstance, database: Database): void {
     '/api/v1/health',
     {
       config: { permission: 'public' },
-      schema: { tags: ['health'], summary: 'Readiness', response: { 200: Health, 503: Health } },
+      schema: {
+        tags: ['health'],
+        summary: 'Readiness',
+        security: [],
+        response: { 200: Health, 503: Health },
+      },
     },
     async (_request, reply) => {
       let ok = true;
