@@ -73,14 +73,36 @@ export async function createUser(db: Executor, tenantId: string, input: NewUser)
 }
 
 export async function createTeam(db: Executor, tenantId: string, name: string) {
-  const [row] = await db.insert(teams).values({ tenantId, name }).returning();
+  const trimmed = name.trim();
+  if (!trimmed) throw new AppError('validation_failed', 'A team needs a name');
+  const [clash] = await db
+    .select({ id: teams.id })
+    .from(teams)
+    .where(and(eq(teams.tenantId, tenantId), eq(teams.name, trimmed)));
+  if (clash) throw new AppError('conflict', `A team named "${trimmed}" already exists here`);
+  const [row] = await db.insert(teams).values({ tenantId, name: trimmed }).returning();
   return row!;
+}
+
+export async function getTeamByName(db: Executor, tenantId: string, name: string) {
+  const [row] = await db
+    .select()
+    .from(teams)
+    .where(and(eq(teams.tenantId, tenantId), eq(teams.name, name.trim())));
+  if (!row) throw new AppError('team_not_found', `No team named "${name}" here`);
+  return row;
 }
 
 /** Returns the secret once; only its hash is stored. */
 export async function createToken(db: Executor, tenantId: string, input: { name: string; role: Role }) {
   if (!roles.includes(input.role))
     throw new AppError('validation_failed', `role must be one of ${roles.join(', ')}`);
+  if (!input.name.trim()) throw new AppError('validation_failed', 'A token needs a name');
+  const [clash] = await db
+    .select({ id: apiTokens.id })
+    .from(apiTokens)
+    .where(and(eq(apiTokens.tenantId, tenantId), eq(apiTokens.name, input.name)));
+  if (clash) throw new AppError('conflict', `A token named "${input.name}" already exists here`);
   const secret = newSecret('rpt_', 32);
   const [row] = await db
     .insert(apiTokens)
