@@ -1,0 +1,82 @@
+/** Who the customer is: their identities on every channel and every case they ever had. */
+import { Button, Loader, Text } from '@mantine/core';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { Link } from '@tanstack/react-router';
+import type { Case } from '../lib/api.ts';
+import { StatusBadge } from '../ui/badges.tsx';
+import { ErrorAlert } from '../ui/error-alert.tsx';
+import { RelativeTime } from '../ui/relative-time.tsx';
+import { customerLabel } from './case-list.tsx';
+import { caseListQuery, customerQuery } from './queries.ts';
+
+const identityLabels: Record<string, string> = {
+  email: 'Email',
+  phone: 'Phone',
+  chat: 'Chat visitor',
+  social: 'Social',
+  external: 'External id',
+};
+
+export function CustomerPanel({ current }: { current: Case }) {
+  const customer = useQuery(customerQuery(current.customerId));
+  const history = useInfiniteQuery(caseListQuery({ customer: current.customerId, limit: 20 }));
+  const cases = history.data?.pages.flatMap((p) => p.items) ?? [];
+
+  return (
+    <section aria-labelledby="customer-heading" className="panel" data-testid="customer-panel">
+      <h2 id="customer-heading" className="section-title">
+        Customer
+      </h2>
+      {customer.isError ? <ErrorAlert error={customer.error} title="Could not load the customer" /> : null}
+      <Text fw={600} size="md" data-testid="customer-name">
+        {customer.isPending ? '…' : customerLabel(customer.data)}
+      </Text>
+      {customer.data ? (
+        <dl className="identities">
+          {customer.data.identities.map((i) => (
+            <div key={`${i.kind}:${i.platform}:${i.value}`}>
+              <dt>
+                {identityLabels[i.kind] ?? i.kind}
+                {i.platform ? ` (${i.platform})` : ''}
+              </dt>
+              <dd>{i.value}</dd>
+            </div>
+          ))}
+        </dl>
+      ) : null}
+      <h3 className="subsection-title">
+        Cases{history.data && !history.hasNextPage ? ` (${cases.length})` : ''}
+      </h3>
+      {history.isPending ? <Loader size="xs" aria-label="Loading the customer's cases" /> : null}
+      {history.isError ? <ErrorAlert error={history.error} title="Could not load the cases" /> : null}
+      <ul className="customer-cases">
+        {cases.map((c) => (
+          <li key={c.id} aria-current={c.id === current.id ? 'page' : undefined}>
+            <Link to="/cases/$number" params={{ number: String(c.number) }} className="customer-case-link">
+              <Text span size="xs" c="dimmed" ff="monospace">
+                #{c.number}
+              </Text>{' '}
+              <span className="customer-case-subject">{c.subject}</span>
+            </Link>
+            <span className="customer-case-meta">
+              <StatusBadge status={c.status} />
+              <Text span size="xs" c="dimmed">
+                <RelativeTime iso={c.createdAt} />
+              </Text>
+            </span>
+          </li>
+        ))}
+      </ul>
+      {history.hasNextPage ? (
+        <Button
+          variant="subtle"
+          size="compact-xs"
+          onClick={() => history.fetchNextPage()}
+          loading={history.isFetchingNextPage}
+        >
+          Show older cases
+        </Button>
+      ) : null}
+    </section>
+  );
+}
