@@ -24,331 +24,123 @@ interface Bad {
   name: string;
   /** A JSON value, or a raw string sent as-is. */
   body: unknown;
-  contentType?: string;
   status: number;
   code: string;
   /** A details path the answer must name. */
   path?: string;
   /** Words the message must contain. */
   message?: RegExp;
+  contentType?: string;
 }
 
+/** One bad request: what is sent, the answer expected, and optionally the field it must name. */
+const bad = (
+  name: string,
+  body: unknown,
+  [status, code]: [number, string],
+  more: Pick<Bad, 'path' | 'message' | 'contentType'> = {},
+): Bad => ({ name, body, status, code, ...more });
+
 const mib = 1024 * 1024;
-const json = 'application/json';
+const INVALID_JSON: [number, string] = [400, 'invalid_json'];
+const UNKNOWN: [number, string] = [400, 'unknown_field'];
+const INVALID: [number, string] = [400, 'validation_failed'];
+const IDENTITY: [number, string] = [422, 'identity_invalid'];
+const CASE_NUMBER: [number, string] = [422, 'case_number_invalid'];
+const MEDIA: [number, string] = [415, 'unsupported_media_type'];
 
 /** Failures every JSON write route shares, given a valid body to spoil. */
-function common(valid: Record<string, unknown>, wrongType: [string, unknown]): Bad[] {
-  const [field, value] = wrongType;
+function common(valid: Record<string, unknown>, [field, value]: [string, unknown]): Bad[] {
   return [
-    {
-      name: 'malformed JSON',
-      body: '{"text": "unterminated',
-      contentType: json,
-      status: 400,
-      code: 'invalid_json',
-    },
-    { name: 'an empty JSON body', body: '', contentType: json, status: 400, code: 'invalid_json' },
-    {
-      name: 'trailing garbage',
-      body: `${JSON.stringify(valid)}x`,
-      contentType: json,
-      status: 400,
-      code: 'invalid_json',
-    },
-    {
-      name: 'a JSON array',
-      body: '[]',
-      contentType: json,
-      status: 400,
-      code: 'validation_failed',
-      path: 'body',
-    },
-    {
-      name: 'JSON null',
-      body: 'null',
-      contentType: json,
-      status: 400,
-      code: 'validation_failed',
-      path: 'body',
-    },
-    {
-      name: 'an unknown top-level field',
-      body: { ...valid, priorityBoost: 3 },
-      status: 400,
-      code: 'unknown_field',
+    bad('malformed JSON', '{"text": "unterminated', INVALID_JSON),
+    bad('an empty JSON body', '', INVALID_JSON),
+    bad('trailing garbage', `${JSON.stringify(valid)}x`, INVALID_JSON),
+    bad('a __proto__ key', `{"__proto__": {"admin": true}, ${JSON.stringify(valid).slice(1)}`, INVALID_JSON),
+    bad('a JSON array', '[]', INVALID, { path: 'body' }),
+    bad('JSON null', 'null', INVALID, { path: 'body' }),
+    bad('an unknown top-level field', { ...valid, priorityBoost: 3 }, UNKNOWN, {
       path: 'body.priorityBoost',
       message: /priorityBoost/,
-    },
-    {
-      name: `a wrong type for ${field}`,
-      body: { ...valid, [field]: value },
-      status: 400,
-      code: 'validation_failed',
+    }),
+    bad(`a wrong type for ${field}`, { ...valid, [field]: value }, INVALID, {
       path: `body.${field}`,
       message: new RegExp(field),
-    },
-    {
-      name: 'a __proto__ key',
-      body: `{"__proto__": {"admin": true}, ${JSON.stringify(valid).slice(1)}`,
-      contentType: json,
-      status: 400,
-      code: 'invalid_json',
-    },
-    {
-      name: 'a body over 1 MiB',
-      body: { ...valid, text: 'x'.repeat(mib) },
-      status: 413,
-      code: 'payload_too_large',
-    },
-    {
-      name: 'text/plain',
-      body: JSON.stringify(valid),
-      contentType: 'text/plain',
-      status: 415,
-      code: 'unsupported_media_type',
-    },
-    {
-      name: 'a form',
-      body: 'text=hello',
-      contentType: 'application/x-www-form-urlencoded',
-      status: 415,
-      code: 'unsupported_media_type',
-    },
+    }),
+    bad('a body over 1 MiB', { ...valid, text: 'x'.repeat(mib) }, [413, 'payload_too_large']),
+    bad('text/plain', JSON.stringify(valid), MEDIA, { contentType: 'text/plain' }),
+    bad('a form', 'text=hello', MEDIA, { contentType: 'application/x-www-form-urlencoded' }),
   ];
 }
 
 const contact = { channel: 'email', from: { identity: 'kim@example.com' }, text: 'Still down' };
 const withFrom = (channel: string, identity: string) => ({ ...contact, channel, from: { identity } });
+const identityPath = { path: 'body.from.identity' };
 
 const contactCases: Bad[] = [
   ...common(contact, ['text', 5]),
-  {
-    name: 'an unknown field inside from',
-    body: { ...contact, from: { identity: 'kim@example.com', nickname: 'K' } },
-    status: 400,
-    code: 'unknown_field',
-    path: 'body.from.nickname',
-  },
-  {
-    name: 'a wrong type for caseNumber',
-    body: { ...contact, caseNumber: '1001' },
-    status: 400,
-    code: 'validation_failed',
+  bad(
+    'an unknown field inside from',
+    { ...contact, from: { identity: 'kim@example.com', nickname: 'K' } },
+    UNKNOWN,
+    {
+      path: 'body.from.nickname',
+    },
+  ),
+  bad('a wrong type for caseNumber', { ...contact, caseNumber: '1001' }, INVALID, {
     path: 'body.caseNumber',
-  },
-  {
-    name: 'a string for from',
-    body: { ...contact, from: 'kim@example.com' },
-    status: 400,
-    code: 'validation_failed',
-    path: 'body.from',
-  },
-  {
-    name: 'an unknown channel',
-    body: { ...contact, channel: 'fax' },
-    status: 400,
-    code: 'validation_failed',
-    path: 'body.channel',
-  },
-  {
-    name: 'an unparseable receivedAt',
-    body: { ...contact, receivedAt: 'yesterday' },
-    status: 400,
-    code: 'validation_failed',
+  }),
+  bad('a string for from', { ...contact, from: 'kim@example.com' }, INVALID, { path: 'body.from' }),
+  bad('an unknown channel', { ...contact, channel: 'fax' }, INVALID, { path: 'body.channel' }),
+  bad('an unparseable receivedAt', { ...contact, receivedAt: 'yesterday' }, INVALID, {
     path: 'body.receivedAt',
-  },
-  {
-    name: 'attributes as a string',
-    body: { ...contact, attributes: 'vip' },
-    status: 400,
-    code: 'validation_failed',
-    path: 'body.attributes',
-  },
-  {
-    name: 'empty text',
-    body: { ...contact, text: '' },
-    status: 400,
-    code: 'validation_failed',
-    path: 'body.text',
-  },
-  {
-    name: 'no from',
-    body: { channel: 'email', text: 'hi' },
-    status: 400,
-    code: 'validation_failed',
-    path: 'body.from',
-    message: /from/,
-  },
-  {
-    name: 'no identity',
-    body: { ...contact, from: { name: 'Kim' } },
-    status: 400,
-    code: 'validation_failed',
-    path: 'body.from.identity',
+  }),
+  bad('attributes as a string', { ...contact, attributes: 'vip' }, INVALID, { path: 'body.attributes' }),
+  bad('empty text', { ...contact, text: '' }, INVALID, { path: 'body.text' }),
+  bad('no from', { channel: 'email', text: 'hi' }, INVALID, { path: 'body.from', message: /from/ }),
+  bad('no identity', { ...contact, from: { name: 'Kim' } }, INVALID, {
+    ...identityPath,
     message: /identity/,
-  },
-  {
-    name: 'an empty identity',
-    body: withFrom('email', ''),
-    status: 400,
-    code: 'validation_failed',
-    path: 'body.from.identity',
-  },
-  {
-    name: 'a blank identity',
-    body: withFrom('email', '   '),
-    status: 422,
-    code: 'identity_invalid',
-    path: 'body.from.identity',
-  },
-  {
-    name: 'a phone number on email',
-    body: withFrom('email', '+447911123456'),
-    status: 422,
-    code: 'identity_invalid',
-    path: 'body.from.identity',
+  }),
+  bad('an empty identity', withFrom('email', ''), INVALID, identityPath),
+  bad('a blank identity', withFrom('email', '   '), IDENTITY, identityPath),
+  bad('a phone number on email', withFrom('email', '+447911123456'), IDENTITY, {
+    ...identityPath,
     message: /email/,
-  },
-  {
-    name: 'a word on sms',
-    body: withFrom('sms', 'hello'),
-    status: 422,
-    code: 'identity_invalid',
-    path: 'body.from.identity',
-    message: /E\.164/,
-  },
-  {
-    name: 'a national number on sms',
-    body: withFrom('sms', '07911123456'),
-    status: 422,
-    code: 'identity_invalid',
-    message: /E\.164/,
-  },
-  {
-    name: 'an impossible number on whatsapp',
-    body: withFrom('whatsapp', '+4412'),
-    status: 422,
-    code: 'identity_invalid',
-  },
-  {
-    name: 'an email on phone',
-    body: withFrom('phone', 'kim@example.com'),
-    status: 422,
-    code: 'identity_invalid',
-  },
-  {
-    name: 'spaces in a chat visitor id',
-    body: withFrom('chat', 'visitor 42'),
-    status: 422,
-    code: 'identity_invalid',
-  },
-  {
-    name: 'a handle with spaces on x',
-    body: withFrom('x', '@kim smith'),
-    status: 422,
-    code: 'identity_invalid',
-  },
-  {
-    name: 'the caseNumber of another customer',
-    body: { ...contact, caseNumber: other.case.number },
-    status: 422,
-    code: 'case_number_invalid',
+  }),
+  bad('a word on sms', withFrom('sms', 'hello'), IDENTITY, { ...identityPath, message: /E\.164/ }),
+  bad('a national number on sms', withFrom('sms', '07911123456'), IDENTITY, { message: /E\.164/ }),
+  bad('an impossible number on whatsapp', withFrom('whatsapp', '+4412'), IDENTITY),
+  bad('an email on phone', withFrom('phone', 'kim@example.com'), IDENTITY),
+  bad('spaces in a chat visitor id', withFrom('chat', 'visitor 42'), IDENTITY),
+  bad('a handle with spaces on x', withFrom('x', '@kim smith'), IDENTITY),
+  bad('the caseNumber of another customer', { ...contact, caseNumber: other.case.number }, CASE_NUMBER, {
     path: 'body.caseNumber',
-  },
-  {
-    name: 'a caseNumber that exists only in another tenant',
-    body: { ...contact, caseNumber: 1003 },
-    status: 422,
-    code: 'case_number_invalid',
+  }),
+  bad('a caseNumber that exists only in another tenant', { ...contact, caseNumber: 1003 }, CASE_NUMBER, {
     path: 'body.caseNumber',
-  },
-  {
-    name: 'caseNumber zero',
-    body: { ...contact, caseNumber: 0 },
-    status: 400,
-    code: 'validation_failed',
-    path: 'body.caseNumber',
-  },
+  }),
+  bad('caseNumber zero', { ...contact, caseNumber: 0 }, INVALID, { path: 'body.caseNumber' }),
 ];
 
 const patchCases: Bad[] = [
   ...common({ priority: 'high' }, ['priority', 2]),
-  { name: 'an empty patch', body: {}, status: 400, code: 'validation_failed' },
-  {
-    name: 'an unknown status',
-    body: { status: 'done' },
-    status: 400,
-    code: 'validation_failed',
-    path: 'body.status',
-  },
-  {
-    name: 'tags as a string',
-    body: { tags: 'vip' },
-    status: 400,
-    code: 'validation_failed',
-    path: 'body.tags',
-  },
-  {
-    name: 'duplicate tags',
-    body: { tags: ['vip', 'vip'] },
-    status: 400,
-    code: 'validation_failed',
-    path: 'body.tags',
-  },
-  {
-    name: 'an owner that is no uuid',
-    body: { ownerId: 'kim' },
-    status: 400,
-    code: 'validation_failed',
-    path: 'body.ownerId',
-  },
-  {
-    name: 'an empty owner',
-    body: { ownerId: '' },
-    status: 400,
-    code: 'validation_failed',
-    path: 'body.ownerId',
-  },
-  {
-    name: 'a subject too long',
-    body: { subject: 's'.repeat(301) },
-    status: 400,
-    code: 'validation_failed',
-    path: 'body.subject',
-  },
+  bad('an empty patch', {}, INVALID),
+  bad('an unknown status', { status: 'done' }, INVALID, { path: 'body.status' }),
+  bad('tags as a string', { tags: 'vip' }, INVALID, { path: 'body.tags' }),
+  bad('duplicate tags', { tags: ['vip', 'vip'] }, INVALID, { path: 'body.tags' }),
+  bad('an owner that is no uuid', { ownerId: 'kim' }, INVALID, { path: 'body.ownerId' }),
+  bad('an empty owner', { ownerId: '' }, INVALID, { path: 'body.ownerId' }),
+  bad('a subject too long', { subject: 's'.repeat(301) }, INVALID, { path: 'body.subject' }),
 ];
 
 const messageCases: Bad[] = [
   ...common({ kind: 'reply', text: 'We are on it' }, ['text', ['We are on it']]),
-  {
-    name: 'an unknown kind',
-    body: { kind: 'email', text: 'x' },
-    status: 400,
-    code: 'validation_failed',
-    path: 'body.kind',
-  },
-  {
-    name: 'no kind',
-    body: { text: 'x' },
-    status: 400,
-    code: 'validation_failed',
-    path: 'body.kind',
-    message: /kind/,
-  },
-  {
-    name: 'empty text',
-    body: { kind: 'note', text: '' },
-    status: 400,
-    code: 'validation_failed',
-    path: 'body.text',
-  },
-  {
-    name: 'an unknown channel',
-    body: { kind: 'reply', text: 'x', channel: 'pigeon' },
-    status: 400,
-    code: 'validation_failed',
+  bad('an unknown kind', { kind: 'email', text: 'x' }, INVALID, { path: 'body.kind' }),
+  bad('no kind', { text: 'x' }, INVALID, { path: 'body.kind', message: /kind/ }),
+  bad('empty text', { kind: 'note', text: '' }, INVALID, { path: 'body.text' }),
+  bad('an unknown channel', { kind: 'reply', text: 'x', channel: 'pigeon' }, INVALID, {
     path: 'body.channel',
-  },
+  }),
 ];
 
 /** Everything the tenant has stored, plus the case as its API shows it. */
@@ -385,27 +177,27 @@ function assertErrorShape(body: string, what: string) {
 }
 
 function suite(label: string, method: 'POST' | 'PATCH', url: string, cases: Bad[]) {
-  for (const bad of cases) {
-    test(`${label}: ${bad.name} → ${bad.status} ${bad.code}, nothing stored`, async () => {
+  for (const wrong of cases) {
+    test(`${label}: ${wrong.name} → ${wrong.status} ${wrong.code}, nothing stored`, async () => {
       const before = await stored();
-      const raw = typeof bad.body === 'string';
+      const raw = typeof wrong.body === 'string';
       const res = await app.inject({
         method,
         url,
-        headers: { ...t.headers, 'content-type': bad.contentType ?? json },
-        payload: raw ? (bad.body as string) : JSON.stringify(bad.body),
+        headers: { ...t.headers, 'content-type': wrong.contentType ?? 'application/json' },
+        payload: raw ? (wrong.body as string) : JSON.stringify(wrong.body),
       });
-      const what = `${method} ${url} with ${bad.name}`;
-      assert.equal(res.statusCode, bad.status, `${what}: ${res.body}`);
+      const what = `${method} ${url} with ${wrong.name}`;
+      assert.equal(res.statusCode, wrong.status, `${what}: ${res.body}`);
       const error = assertErrorShape(res.body, what);
-      assert.equal(error.code, bad.code, what);
-      if (bad.path) {
+      assert.equal(error.code, wrong.code, what);
+      if (wrong.path) {
         assert.ok(
-          error.details?.some((d) => d.path === bad.path),
-          `${what}: details name ${bad.path}: ${JSON.stringify(error.details)}`,
+          error.details?.some((d) => d.path === wrong.path),
+          `${what}: details name ${wrong.path}: ${JSON.stringify(error.details)}`,
         );
       }
-      if (bad.message) assert.match(error.message, bad.message, what);
+      if (wrong.message) assert.match(error.message, wrong.message, what);
       assert.deepEqual(await stored(), before, `${what}: nothing stored`);
     });
   }
