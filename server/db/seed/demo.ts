@@ -29,7 +29,7 @@ import {
   staffEmail,
   TEAMS,
 } from './demo.people.ts';
-import { planDemo, type Step } from './demo.plan.ts';
+import { planDemo } from './demo.plan.ts';
 
 export const DEMO_SIGN_IN = {
   tenant: 'demo',
@@ -126,6 +126,7 @@ async function seedInto(db: Db): Promise<DemoSummary> {
     const actor = step.by ? staff.get(step.by)! : systemActor;
     const stepCtx = { ...ctx, actor };
     const known = caseIds.get(step.caseKey);
+    let messageId: string | null = null;
     if (step.kind === 'contact') {
       const customer = customers[step.customer]!;
       const result = await receiveContact(stepCtx, {
@@ -152,16 +153,15 @@ async function seedInto(db: Db): Promise<DemoSummary> {
       if (team) patch.teamId = teamIds.get(team)!;
       await updateCase(stepCtx, known!.id, patch);
     } else {
-      await addMessage(stepCtx, known!.id, { kind: step.kind, text: step.text });
+      messageId = (await addMessage(stepCtx, known!.id, { kind: step.kind, text: step.text })).message.id;
     }
-    await stamp(
-      db,
-      tenantId,
-      wallClock,
-      step,
-      caseIds.get(step.caseKey)!.id,
-      customerIds.get(step.customer)!,
-    );
+    await stamp(db, tenantId, wallClock, step.at, {
+      caseId: caseIds.get(step.caseKey)!.id,
+      customerId: customerIds.get(step.customer)!,
+      newCustomer: step.kind === 'contact' && step.first,
+      contact: step.kind === 'contact',
+      messageId,
+    });
   }
 
   return {
@@ -215,32 +215,47 @@ async function linkIdentities(
   }
 }
 
-/** Moves what this step wrote from the real clock to the step's planned time. */
-async function stamp(db: Db, tenantId: string, wall: Date, step: Step, caseId: string, customerId: string) {
-  const t = step.at.toISOString();
+interface Written {
+  caseId: string;
+  customerId: string;
+  /** The step created the customer (and their identities). */
+  newCustomer: boolean;
+  /** The step stored a contact (its message already carries the planned time). */
+  contact: boolean;
+  /** A reply or note written by the step. */
+  messageId: string | null;
+}
+
+/**
+ * Moves what this step wrote from the real clock to the step's planned time: its events, the
+ * case's times, and whatever else this kind of step creates. One statement per step.
+ */
+async function stamp(db: Db, tenantId: string, wall: Date, at: Date, written: Written): Promise<void> {
+  const t = at.toISOString();
   const w = wall.toISOString();
+  const { caseId, customerId } = written;
+  const parts = [
+    sql`e as (update events set created_at = ${t} where tenant_id = ${tenantId} and created_at >= ${w}
+        and ${written.newCustomer ? sql`(case_id = ${caseId} or case_id is null)` : sql`case_id = ${caseId}`})`,
+  ];
+  if (written.messageId) {
+    parts.push(sql`m as (update messages set created_at = ${t}
+      where tenant_id = ${tenantId} and id = ${written.messageId})`);
+  }
+  if (written.contact) {
+    parts.push(sql`cv as (update conversations set created_at = ${t}
+      where tenant_id = ${tenantId} and case_id = ${caseId} and created_at >= ${w})`);
+    parts.push(sql`ct as (update contacts set created_at = ${t}
+      where tenant_id = ${tenantId} and case_id = ${caseId} and created_at >= ${w})`);
+  }
+  if (written.newCustomer) {
+    parts.push(sql`cu as (update customers set created_at = ${t}, updated_at = ${t}
+      where tenant_id = ${tenantId} and id = ${customerId})`);
+    parts.push(sql`ci as (update customer_identities set created_at = ${t}
+      where tenant_id = ${tenantId} and customer_id = ${customerId})`);
+  }
   await db.execute(sql`
-    with e as (
-      update events set created_at = ${t}
-      where tenant_id = ${tenantId} and (case_id = ${caseId} or case_id is null) and created_at >= ${w}
-      returning 1),
-    m as (
-      update messages set created_at = ${t}
-      where tenant_id = ${tenantId} and case_id = ${caseId} and created_at >= ${w} returning 1),
-    cv as (
-      update conversations set created_at = ${t}
-      where tenant_id = ${tenantId} and case_id = ${caseId} and created_at >= ${w} returning 1),
-    ct as (
-      update contacts set created_at = ${t}
-      where tenant_id = ${tenantId} and case_id = ${caseId} and created_at >= ${w} returning 1),
-    cu as (
-      update customers set created_at = case when created_at >= ${w} then ${t}::timestamptz else created_at end,
-        updated_at = ${t}
-      where tenant_id = ${tenantId} and id = ${customerId} and (created_at >= ${w} or updated_at >= ${w})
-      returning 1),
-    ci as (
-      update customer_identities set created_at = ${t}
-      where tenant_id = ${tenantId} and customer_id = ${customerId} and created_at >= ${w} returning 1)
+    with ${sql.join(parts, sql`, `)}
     update cases set updated_at = ${t},
       created_at = case when created_at >= ${w} then ${t}::timestamptz else created_at end,
       first_response_at = case when first_response_at >= ${w} then ${t}::timestamptz else first_response_at end
