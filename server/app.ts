@@ -74,6 +74,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const routeTable: RouteEntry[] = [];
   app.decorate('routeTable', routeTable);
   app.addHook('onRoute', (route) => {
+    // Fail closed: an API route that names no permission is a programming error, caught at start.
+    if (route.url.startsWith('/api/') && !route.config?.permission) {
+      throw new Error(`${route.url} declares no permission (config.permission)`);
+    }
     for (const method of [route.method].flat()) {
       // Fastify adds a HEAD twin for every GET, with the same hooks and handler.
       if (method === 'HEAD' && routeTable.some((r) => r.method === 'GET' && r.url === route.url)) continue;
