@@ -12,7 +12,11 @@ test('the committed migrations match the schema (drizzle-kit generates nothing n
   fs.writeFileSync(
     config,
     // drizzle-kit prefixes './' to `out`, so it must be relative to the working directory.
-    JSON.stringify({ dialect: 'postgresql', schema: 'server/db/schema/index.ts', out: path.relative('.', out) }),
+    JSON.stringify({
+      dialect: 'postgresql',
+      schema: 'server/db/schema/index.ts',
+      out: path.relative('.', out),
+    }),
   );
   const before = fs.readdirSync(out).sort();
   const run = spawnSync(path.resolve('node_modules/.bin/drizzle-kit'), ['generate', '--config', config], {
@@ -22,6 +26,10 @@ test('the committed migrations match the schema (drizzle-kit generates nothing n
   assert.equal(run.status, 0, run.stderr || run.stdout);
   assert.match(run.stdout, /No schema changes/, run.stdout + run.stderr);
   const added = fs.readdirSync(out).filter((f) => !before.includes(f));
-  assert.deepEqual(added, [], 'the schema changed without a migration: run `npm run db:generate -- --name <change>`');
+  assert.deepEqual(
+    added,
+    [],
+    'the schema changed without a migration: run `npm run db:generate -- --name <change>`',
+  );
   fs.rmSync(out, { recursive: true, force: true });
 });
