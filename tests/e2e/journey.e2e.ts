@@ -30,6 +30,7 @@ const PASSWORD = 'harbour-fibre-2026';
 describe(`agent journey in Chromium (${engine})`, () => {
   const slug = `e2e-${randomUUID().slice(0, 8)}`;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-e2e-'));
+  const secret = randomUUID() + randomUUID();
   let server: RunningServer;
   let browser: Browser;
   let page: Page;
@@ -80,7 +81,7 @@ describe(`agent journey in Chromium (${engine})`, () => {
     } finally {
       await database.close();
     }
-    server = await startServer({ dataDir, databaseUrl });
+    server = await startServer({ dataDir, databaseUrl, secret });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
   });
@@ -224,6 +225,13 @@ describe(`agent journey in Chromium (${engine})`, () => {
     await page.getByText('Robin Hale assigned the case to Sam Okafor').waitFor();
     await page.getByTestId('case-owner').getByText('Sam Okafor').waitFor();
 
+    await page.getByLabel('Team').selectOption({ label: 'Broadband support' });
+    await page.getByText('Robin Hale moved the case to Broadband support').waitFor();
+    await page.getByTestId('count-team').getByText('1').waitFor();
+    await page.getByLabel('Contact reason').fill('Intermittent outage');
+    await page.getByLabel('Contact reason').press('Enter');
+    await page.getByText('Robin Hale set the contact reason to “Intermittent outage”').waitFor();
+
     // A change made elsewhere (an integration raising the priority) shows up live.
     await api('PATCH', `/api/v1/cases/${n.dana}`, { priority: 'high' });
     await page
@@ -250,13 +258,53 @@ describe(`agent journey in Chromium (${engine})`, () => {
     await row(n.ivy).waitFor();
     assert.equal(await row(n.dana).count(), 0);
     assert.equal(await page.getByTestId('count-open').textContent(), '3');
+    assert.equal(await page.getByTestId('count-team').textContent(), '0');
     await page.setViewportSize({ width: 390, height: 844 });
     await shot(page, '5-inbox-narrow');
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `the narrow inbox scrolls sideways by ${overflow}px`);
+    // On a phone the views sit behind the menu button.
+    await page.getByRole('button', { name: 'Open navigation' }).click();
+    await page.getByRole('link', { name: /^Unassigned/ }).click();
+    await page.getByRole('heading', { level: 1, name: 'Unassigned' }).waitFor();
     await page.setViewportSize({ width: 1366, height: 860 });
+  });
 
+  it('pages through a long inbox with "Load more"', async () => {
+    await page.getByRole('link', { name: /^All open/ }).click();
+    await page.getByRole('heading', { level: 1, name: 'All open' }).waitFor();
+    for (let i = 1; i <= 50; i++) {
+      await contact(`customer${i}@bulk.example`, `Customer ${i}`, 'email', `Question number ${i}`);
+    }
+    await page.getByTestId('count-open').getByText('53').waitFor({ timeout: 15_000 });
+    await page.locator('tbody tr').nth(49).waitFor();
+    assert.equal(await page.locator('tbody tr').count(), 50, 'one page of fifty');
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await row(n.sms).waitFor();
+    assert.equal(await page.locator('tbody tr').count(), 53);
+    assert.equal(await page.getByRole('button', { name: 'Load more' }).count(), 0);
+  });
+
+  it('reconnects after the server restarts and keeps showing new contacts live', async () => {
+    const port = Number(new URL(server.url).port);
+    await server.stop();
+    await page.locator('.live-status[data-status="offline"]').waitFor();
+    server = await startServer({ dataDir, databaseUrl, secret, port });
+    await page.locator('.live-status[data-status="live"]').waitFor({ timeout: 30_000 });
+    const late = await contact(
+      'leo.marsh@example.com',
+      'Leo Marsh',
+      'chat',
+      'Is there an outage in Riverside?',
+    );
+    await row(late.case.number).waitFor({ timeout: 10_000 });
+  });
+
+  it('signs out, after which the workspace asks to sign in again', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to your workspace' }).waitFor();
+    await page.goto(`${server.url}/cases/${n.dana}`);
+    await page.getByRole('heading', { name: 'Sign in to your workspace' }).waitFor();
+    assert.match(page.url(), /\/sign-in\?redirect=/);
   });
 });

@@ -48,16 +48,20 @@ export interface ServerOptions {
   dataDir: string;
   /** postgres://… to run on PostgreSQL; otherwise PGlite in dataDir. */
   databaseUrl?: string | null;
+  /** Port to listen on; a free one by default. Pass the old one to restart "the same" server. */
+  port?: number;
+  /** Cookie secret; keep it across a restart so sessions stay valid. */
+  secret?: string;
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     HOST: '127.0.0.1',
-    PORT: '0',
+    PORT: String(options.port ?? 0),
     RAPPORT_DATA_DIR: options.dataDir,
     RAPPORT_SEED_DEMO: 'false',
-    RAPPORT_SECRET: crypto.randomBytes(24).toString('hex'),
+    RAPPORT_SECRET: options.secret ?? crypto.randomBytes(24).toString('hex'),
     LOG_LEVEL: 'warn',
   };
   delete env.DATABASE_URL;

@@ -2,7 +2,7 @@
 import '@mantine/core/styles.css';
 import './app.css';
 import { MantineProvider } from '@mantine/core';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { RouterProvider } from '@tanstack/react-router';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
@@ -10,7 +10,17 @@ import { ApiError } from '../lib/api.ts';
 import { cssVariablesResolver, theme } from '../ui/theme.ts';
 import { createAgentRouter } from './routes.tsx';
 
+/** A session that ended elsewhere (signed out everywhere, expired) sends the agent back to sign in. */
+function onError(error: unknown) {
+  if (!(error instanceof ApiError) || error.status !== 401) return;
+  if (router.state.location.pathname === '/sign-in') return;
+  queryClient.clear();
+  void router.navigate({ to: '/sign-in', search: { redirect: router.state.location.href } });
+}
+
 const queryClient = new QueryClient({
+  queryCache: new QueryCache({ onError }),
+  mutationCache: new MutationCache({ onError }),
   defaultOptions: {
     queries: {
       staleTime: 15_000,

@@ -3,7 +3,7 @@
  * the inbox navigation with badge counts, and the main landmark every page renders into.
  */
 import { AppShell, Burger, Button, Group, Text } from '@mantine/core';
-import { useDisclosure } from '@mantine/hooks';
+import { useDisclosure, useMediaQuery } from '@mantine/hooks';
 import { useQueryClient } from '@tanstack/react-query';
 import { Link, Outlet, useNavigate, useRouterState } from '@tanstack/react-router';
 import { useEffect } from 'react';
@@ -23,6 +23,8 @@ export function Shell() {
   const session = useSession();
   const live = useLiveUpdates();
   const [navOpen, nav] = useDisclosure(false);
+  // Below the sm breakpoint the closed navigation slides off screen: keep it out of the tab order too.
+  const phone = useMediaQuery('(max-width: 48em)');
   const pathname = useRouterState({ select: (s) => s.location.pathname });
   // On a phone the navigation is a drawer: close it once the agent has gone somewhere.
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs on navigation only
@@ -65,7 +67,7 @@ export function Shell() {
           </Group>
         </Group>
       </AppShell.Header>
-      <AppShell.Navbar p="xs" aria-label="Inbox views" component="nav">
+      <AppShell.Navbar p="xs" aria-label="Inbox views" component="nav" inert={phone && !navOpen}>
         <InboxNav teamCount={session.user.teamIds.length} />
       </AppShell.Navbar>
       <AppShell.Main id="main" tabIndex={-1} className="app-main">
