@@ -179,7 +179,26 @@ describe(`agent journey in Chromium (${engine})`, () => {
   });
 
   it('opens the case and sees the earlier contact, its channels and the customer history', async () => {
-    await row(n.dana).getByRole('link').click();
+    // By keyboard, as one arrives at the inbox: the skip link first, then Tab along the rows'
+    // single links, Enter to open.
+    await page.goto(`${server.url}/inbox/unassigned`);
+    await row(n.dana).waitFor();
+    await page.keyboard.press('Tab');
+    const skip = page.getByRole('link', { name: 'Skip to main content' });
+    assert.equal(
+      await skip.evaluate((el) => el === document.activeElement),
+      true,
+      'first Tab reaches the skip link',
+    );
+    await shot(page, '2b-skip-link');
+    await page.keyboard.press('Enter');
+    const subject = 'Broadband drops every evening';
+    for (let i = 0; i < 10; i++) {
+      await page.keyboard.press('Tab');
+      if ((await page.evaluate(() => document.activeElement?.textContent)) === subject) break;
+    }
+    assert.equal(await page.evaluate(() => document.activeElement?.closest('main') !== null), true);
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { level: 1, name: 'Broadband drops every evening' }).waitFor();
     assert.equal(await page.title(), `#${n.dana} Broadband drops every evening · Rapport`);
     const timeline = page.getByTestId('timeline');

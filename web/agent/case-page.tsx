@@ -2,7 +2,7 @@
  * One case: header with quick actions, the unified timeline and the composer; beside it the
  * case's properties and the customer with every case they ever had.
  */
-import { Button, Group, Loader, Text, Title } from '@mantine/core';
+import { Badge, Button, Group, Loader, Text, Title } from '@mantine/core';
 import { useDocumentTitle } from '@mantine/hooks';
 import { getRouteApi, Link } from '@tanstack/react-router';
 import { isActive } from '../../shared/domain/cases.ts';
@@ -88,6 +88,11 @@ function CaseHeader({ current }: { current: Case }) {
             label={`${current.contactCount} contacts · ${current.repeatContactCount} repeat${current.repeatContactCount === 1 ? '' : 's'}`}
           />
         ) : null}
+        {current.tags.map((tag) => (
+          <Badge key={tag} size="sm" radius="sm" variant="default" tt="none" fw={500}>
+            {tag}
+          </Badge>
+        ))}
       </Group>
       <Title order={1} className="case-subject">
         {current.subject}

@@ -51,7 +51,7 @@ export function InboxPage() {
           <div>
             <Title order={1}>{inboxViewLabels[view]}</Title>
             <Text size="sm" c="dimmed">
-              {descriptions[view]}
+              {view === 'team' && teamId ? `Active cases of ${teamName(teamId)}` : descriptions[view]}
               {counts ? ` · ${counts[view === 'open' ? 'open' : view]} active` : ''}
             </Text>
           </div>
