@@ -26,6 +26,8 @@ export interface ServerOptions {
   dataDir: string;
   /** Extra environment (LOG_LEVEL, RAPPORT_SEED_DEMO, …). */
   env?: Record<string, string>;
+  /** Extra node flags (e.g. --cpu-prof for a profile). */
+  nodeArgs?: string[];
   timeoutMs?: number;
 }
 
@@ -46,7 +48,7 @@ export async function freePort(): Promise<number> {
 export async function startServerProcess(options: ServerOptions): Promise<ServerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [path.join(root, 'server', 'main.ts')], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path.join(root, 'server', 'main.ts')], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {

@@ -1,0 +1,47 @@
+/**
+ * Counts the SQL statements (each one a round trip to PostgreSQL) one request makes, by watching
+ * node-postgres's Client#query while the app answers it in-process. Only meaningful on the `pg`
+ * driver; the app issues the same statements on PGlite.
+ */
+import pg from 'pg';
+import type { App } from '../../server/app.ts';
+
+type QueryFn = (...args: unknown[]) => unknown;
+
+export interface RoundTrips {
+  /** Statements while the request was answered (auth, BEGIN … COMMIT). */
+  request: number;
+  /** Statements of the event dispatch that follows the request. */
+  dispatch: number;
+  statements: string[];
+}
+
+export async function roundTrips(
+  app: App,
+  inject: () => Promise<{ statusCode: number; body: string }>,
+): Promise<RoundTrips> {
+  const proto = pg.Client.prototype as unknown as { query: QueryFn };
+  const original = proto.query;
+  const statements: string[] = [];
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    const first = args[0] as string | { text?: string };
+    statements.push(compact(typeof first === 'string' ? first : (first?.text ?? '?')));
+    return original.apply(this, args);
+  };
+  try {
+    await app.dispatcher.drain();
+    statements.length = 0;
+    const res = await inject();
+    if (res.statusCode >= 300) throw new Error(`${res.statusCode} ${res.body}`);
+    const request = statements.length;
+    await app.dispatcher.drain();
+    return { request, dispatch: statements.length - request, statements: statements.slice(0, request) };
+  } finally {
+    proto.query = original;
+  }
+}
+
+function compact(text: string): string {
+  const one = text.replace(/\s+/g, ' ').trim();
+  return one.length > 90 ? `${one.slice(0, 89)}…` : one;
+}
