@@ -1,4 +1,4 @@
-import { Tooltip } from '@mantine/core';
+import { useSyncExternalStore } from 'react';
 
 const units: [Intl.RelativeTimeFormatUnit, number][] = [
   ['year', 365 * 24 * 3600],
@@ -23,13 +23,34 @@ export function formatAbsolute(iso: string): string {
   return absolute.format(new Date(iso));
 }
 
-/** "5 min. ago", with the exact time on hover and for assistive technology. */
+// One shared minute ticker keeps every "5 min. ago" on the page current.
+const listeners = new Set<() => void>();
+let minute = Date.now();
+let ticker: ReturnType<typeof setInterval> | undefined;
+function subscribe(listener: () => void) {
+  listeners.add(listener);
+  ticker ??= setInterval(() => {
+    minute = Date.now();
+    for (const l of listeners) l();
+  }, 60_000);
+  return () => {
+    listeners.delete(listener);
+    if (listeners.size === 0) {
+      clearInterval(ticker);
+      ticker = undefined;
+    }
+  };
+}
+
+/**
+ * "5 min. ago", with the exact time on hover. A native title rather than a tooltip component:
+ * a list renders fifty of these.
+ */
 export function RelativeTime({ iso }: { iso: string }) {
+  const now = useSyncExternalStore(subscribe, () => minute);
   return (
-    <Tooltip label={formatAbsolute(iso)} openDelay={400} withinPortal>
-      <time dateTime={iso} title={formatAbsolute(iso)}>
-        {formatRelative(iso)}
-      </time>
-    </Tooltip>
+    <time dateTime={iso} title={formatAbsolute(iso)}>
+      {formatRelative(iso, Math.max(now, Date.now()))}
+    </time>
   );
 }
