@@ -14,8 +14,9 @@ import { createAgentRouter } from './routes.tsx';
 function onError(error: unknown) {
   if (!(error instanceof ApiError) || error.status !== 401) return;
   if (router.state.location.pathname === '/sign-in') return;
-  queryClient.clear();
-  void router.navigate({ to: '/sign-in', search: { redirect: router.state.location.href } });
+  void router
+    .navigate({ to: '/sign-in', search: { redirect: router.state.location.href } })
+    .then(() => queryClient.clear());
 }
 
 const queryClient = new QueryClient({

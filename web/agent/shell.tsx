@@ -120,8 +120,9 @@ function CurrentUser() {
   const navigate = useNavigate();
   const signOut = async () => {
     await api.session.signOut().catch(() => {});
-    client.clear();
+    // Leave the signed-in pages before forgetting their data, so none renders without a session.
     await navigate({ to: '/sign-in', search: {} });
+    client.clear();
   };
   return (
     <Group gap="xs" wrap="nowrap">
