@@ -94,10 +94,12 @@ function Entry({ entry, names, customerName }: { entry: TimelineEntry; names: Na
   return (
     <p className="event-line">
       <span className="event-dot" aria-hidden />
-      <span>{describe(entry, names)}</span>
-      <Text span size="xs" c="dimmed" ml={6}>
-        <RelativeTime iso={entry.at} />
-      </Text>
+      <span>
+        {describe(entry, names)}{' '}
+        <Text span size="xs" c="dimmed" ml={4}>
+          <RelativeTime iso={entry.at} />
+        </Text>
+      </span>
     </p>
   );
 }
