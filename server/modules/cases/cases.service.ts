@@ -19,6 +19,8 @@ export interface OpenCaseInput {
   receivedAt: Date;
   teamId?: string | null;
   ownerId?: string | null;
+  /** A number reserved beforehand with nextCaseNumber (see receiveContact); otherwise taken here. */
+  number?: number;
 }
 
 export async function openCase(
@@ -27,7 +29,7 @@ export async function openCase(
   actor: Actor,
   input: OpenCaseInput,
 ): Promise<CaseRow> {
-  const number = await nextCaseNumber(tx, tenantId);
+  const number = input.number ?? (await nextCaseNumber(tx, tenantId));
   const [row] = await tx
     .insert(cases)
     .values({

@@ -4,23 +4,23 @@
  * (channel, externalId). State and events commit together or not at all.
  */
 import type { ContactInput, ContactResult } from '../../../shared/api/contacts.ts';
+import type { Customer } from '../../../shared/api/customers.ts';
 import type { Ctx } from '../../context.ts';
 import { contacts } from '../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
 import { recordEvents } from '../../events/publish.ts';
 import { withRetry } from '../../lib/retry.ts';
-import { findActiveCaseForCustomer, findCaseRow, toCase } from '../cases/cases.queries.ts';
+import { findActiveCaseForCustomer, findCaseRow, nextCaseNumber, toCase } from '../cases/cases.queries.ts';
 import { addRepeatContact, openCase } from '../cases/cases.service.ts';
 import { identityForChannel } from '../customers/customers.identity.ts';
 import {
-  findCustomerIdByIdentity,
   getCustomer,
   insertCustomer,
-  lockCustomer,
+  lockCustomerByIdentity,
   setCustomerName,
 } from '../customers/customers.queries.ts';
 import { insertMessage } from '../messages/messages.queries.ts';
-import { findContactByExternalId, toContact } from './contacts.queries.ts';
+import { findContactByExternalId, probeIntake, toContact } from './contacts.queries.ts';
 
 export interface ReceiveResult extends ContactResult {
   /** True when this (channel, externalId) was delivered before: nothing new was stored. */
@@ -40,8 +40,19 @@ export async function receiveContact(ctx: Ctx, input: ContactInput): Promise<Rec
   const text = input.text.replaceAll('\u0000', '');
   const { tenantId, actor } = ctx;
 
-  return withRetry(() =>
-    ctx.db.transaction(async (tx) => {
+  return withRetry(async () => {
+    // Numbering a case takes the tenant's counter row. Taken inside this transaction, the row
+    // would stay locked until commit and every new case in the tenant would queue behind it; so
+    // when the sender has no open case to join, a number is reserved first in its own short
+    // statement. A race (two first contacts at once) can leave a reserved number unused: case
+    // numbers are unique and increasing, with rare gaps.
+    const probe =
+      input.caseNumber === undefined
+        ? await probeIntake(ctx.db, tenantId, identity, input)
+        : { duplicate: false, openCase: true };
+    const reserved = probe.duplicate || probe.openCase ? undefined : await nextCaseNumber(ctx.db, tenantId);
+
+    return ctx.db.transaction(async (tx) => {
       if (input.externalId) {
         const earlier = await findContactByExternalId(tx, tenantId, input.channel, input.externalId);
         if (earlier) {
@@ -56,20 +67,25 @@ export async function receiveContact(ctx: Ctx, input: ContactInput): Promise<Rec
         }
       }
 
-      let customerId = await findCustomerIdByIdentity(tx, tenantId, identity);
-      if (customerId) {
-        const current = await lockCustomer(tx, tenantId, customerId);
-        if (input.from.name && !current.name)
-          await setCustomerName(tx, tenantId, customerId, input.from.name);
+      // Locking the customer makes concurrent contacts from one customer pick the same case.
+      const known = await lockCustomerByIdentity(tx, tenantId, identity);
+      let customer: Customer;
+      if (known) {
+        customer = known;
+        if (input.from.name && !known.name) {
+          await setCustomerName(tx, tenantId, known.id, input.from.name);
+          customer = { ...known, name: input.from.name };
+        }
       } else {
-        customerId = await insertCustomer(tx, tenantId, input.from.name ?? null, identity);
+        customer = await insertCustomer(tx, tenantId, input.from.name ?? null, identity);
         await recordEvents(tx, tenantId, actor, [
           {
             type: 'customer.created',
-            data: { customerId, identity: { kind: identity.kind, value: identity.value } },
+            data: { customerId: customer.id, identity: { kind: identity.kind, value: identity.value } },
           },
         ]);
       }
+      const customerId = customer.id;
 
       let target = null;
       if (input.caseNumber !== undefined) {
@@ -81,7 +97,8 @@ export async function receiveContact(ctx: Ctx, input: ContactInput): Promise<Rec
             [{ path: 'body.caseNumber', message: 'must be a case of the sending customer' }],
           );
         }
-      } else {
+      } else if (known) {
+        // (a customer created just now has no case yet)
         target = await findActiveCaseForCustomer(tx, tenantId, customerId);
       }
 
@@ -93,6 +110,7 @@ export async function receiveContact(ctx: Ctx, input: ContactInput): Promise<Rec
             subject: input.subject ?? subjectFrom(text),
             channel: input.channel,
             receivedAt,
+            number: reserved,
           });
 
       const message = await insertMessage(tx, {
@@ -131,9 +149,9 @@ export async function receiveContact(ctx: Ctx, input: ContactInput): Promise<Rec
         duplicate: false,
         repeat,
         contact: toContact(contact),
-        customer: await getCustomer(tx, tenantId, customerId),
+        customer,
         case: toCase(caseRow),
       };
-    }),
-  );
+    });
+  });
 }

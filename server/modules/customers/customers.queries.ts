@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Customer } from '../../../shared/api/customers.ts';
 import { type Executor, rows } from '../../db/client.ts';
 import { customerIdentities, customers } from '../../db/schema/index.ts';
@@ -24,35 +24,46 @@ export async function findCustomerIdByIdentity(
   return row?.customerId ?? null;
 }
 
+/** A customer row (alias c) with its identities, oldest first, as one result row. */
+const identityJson = (alias: string) =>
+  `json_build_object('kind', ${alias}.kind, 'platform', ${alias}.platform, 'value', ${alias}.value, 'verified', ${alias}.verified)`;
+const CUSTOMER_COLUMNS =
+  sql.raw(`c.id, c.name, c.organisation_id, c.language, c.preferred_channel, c.created_at,
+  coalesce((select json_agg(${identityJson('i')} order by i.created_at) from customer_identities i
+            where i.tenant_id = c.tenant_id and i.customer_id = c.id), '[]'::json) as identities`);
+
+interface CustomerRow {
+  id: string;
+  name: string | null;
+  organisation_id: string | null;
+  language: string | null;
+  preferred_channel: string | null;
+  created_at: string | Date;
+  identities: Customer['identities'] | string;
+}
+
+function toCustomer(row: CustomerRow): Customer {
+  return {
+    id: row.id,
+    name: row.name,
+    organisationId: row.organisation_id,
+    language: row.language,
+    preferredChannel: row.preferred_channel,
+    createdAt: new Date(row.created_at).toISOString(),
+    identities: typeof row.identities === 'string' ? JSON.parse(row.identities) : row.identities,
+  };
+}
+
 export async function findCustomer(
   db: Executor,
   tenantId: string,
   customerId: string,
 ): Promise<Customer | null> {
-  const [row] = await db
-    .select()
-    .from(customers)
-    .where(and(eq(customers.tenantId, tenantId), eq(customers.id, customerId)));
-  if (!row) return null;
-  const identities = await db
-    .select({
-      kind: customerIdentities.kind,
-      platform: customerIdentities.platform,
-      value: customerIdentities.value,
-      verified: customerIdentities.verified,
-    })
-    .from(customerIdentities)
-    .where(and(eq(customerIdentities.tenantId, tenantId), eq(customerIdentities.customerId, customerId)))
-    .orderBy(asc(customerIdentities.createdAt));
-  return {
-    id: row.id,
-    name: row.name,
-    organisationId: row.organisationId,
-    language: row.language,
-    preferredChannel: row.preferredChannel,
-    createdAt: row.createdAt.toISOString(),
-    identities: identities as Customer['identities'],
-  };
+  const [row] = await rows<CustomerRow>(
+    db,
+    sql`select ${CUSTOMER_COLUMNS} from customers c where c.tenant_id = ${tenantId} and c.id = ${customerId}`,
+  );
+  return row ? toCustomer(row) : null;
 }
 
 export async function getCustomer(db: Executor, tenantId: string, customerId: string): Promise<Customer> {
@@ -61,31 +72,46 @@ export async function getCustomer(db: Executor, tenantId: string, customerId: st
   return customer;
 }
 
-/** Locks the customer row so concurrent contacts from one customer pick the same open case. */
-export async function lockCustomer(
+/**
+ * The customer with this identity, found and row-locked in one round trip (so concurrent contacts
+ * from one customer take turns and pick the same case); null when nobody has the identity yet.
+ */
+export async function lockCustomerByIdentity(
   db: Executor,
   tenantId: string,
-  customerId: string,
-): Promise<{ name: string | null }> {
-  const [row] = await rows<{ name: string | null }>(
+  identity: ParsedIdentity,
+): Promise<Customer | null> {
+  const [row] = await rows<CustomerRow>(
     db,
-    sql`select name from customers where tenant_id = ${tenantId} and id = ${customerId} for update`,
+    sql`select ${CUSTOMER_COLUMNS} from customers c
+        where c.tenant_id = ${tenantId} and c.id = (
+          select customer_id from customer_identities where tenant_id = ${tenantId}
+            and kind = ${identity.kind} and platform = ${identity.platform} and value = ${identity.value})
+        for update of c`,
   );
-  if (!row) throw new AppError('customer_not_found', 'No such customer here');
-  return row;
+  return row ? toCustomer(row) : null;
 }
 
+/** A new customer with one identity, in one statement; returns it as findCustomer would. */
 export async function insertCustomer(
   db: Executor,
   tenantId: string,
   name: string | null,
   identity: ParsedIdentity,
-): Promise<string> {
-  const [row] = await db.insert(customers).values({ tenantId, name }).returning({ id: customers.id });
-  const customerId = row!.id;
-  // A concurrent insert of the same identity violates the unique key and the caller retries.
-  await db.insert(customerIdentities).values({ tenantId, customerId, ...identity });
-  return customerId;
+): Promise<Customer> {
+  // A concurrent insert of the same identity violates the unique key, nothing is kept, and the
+  // caller retries.
+  const [row] = await rows<CustomerRow>(
+    db,
+    sql`with c as (insert into customers (tenant_id, name) values (${tenantId}, ${name}) returning *),
+        i as (insert into customer_identities (tenant_id, customer_id, kind, platform, value)
+              select ${tenantId}, c.id, ${identity.kind}, ${identity.platform}, ${identity.value} from c
+              returning kind, platform, value, verified)
+        select c.id, c.name, c.organisation_id, c.language, c.preferred_channel, c.created_at,
+               json_build_array(${sql.raw(identityJson('i'))}) as identities
+        from c, i`,
+  );
+  return toCustomer(row!);
 }
 
 export async function setCustomerName(
