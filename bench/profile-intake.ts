@@ -25,6 +25,8 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '16' },
     seconds: { type: 'string', default: '10' },
     top: { type: 'string', default: '25' },
+    /** Copy the .cpuprofile here (open it in Chrome DevTools → Performance). */
+    save: { type: 'string' },
   },
 });
 const engine = values.engine as Engine;
@@ -74,6 +76,7 @@ try {
   );
   const file = fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error('the server wrote no CPU profile');
+  if (values.save) fs.copyFileSync(path.join(profileDir, file), values.save);
   report(JSON.parse(fs.readFileSync(path.join(profileDir, file), 'utf8')), Number(values.top));
   if (waitReport) console.log(`\n${waitReport}`);
 } finally {

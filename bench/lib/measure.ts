@@ -44,9 +44,9 @@ export async function measure(options: MeasureOptions): Promise<Measurement> {
   // so a loop over it never lets a timer fire.
   const warmEnd = performance.now() + options.warmupMs;
   const end = warmEnd + options.durationMs;
-  let cpuBefore: Record<string, number> | null = null;
-  let cpuAfter: Record<string, number> | null = null;
-  const snapshot = () => (options.watch ? cpuTicks(options.watch()) : {});
+  let cpuBefore: Ticks | null = null;
+  let cpuAfter: Ticks | null = null;
+  const snapshot = () => cpuTicks(options.watch?.() ?? {});
 
   const worker = async (w: number) => {
     for (;;) {
@@ -80,25 +80,22 @@ export async function measure(options: MeasureOptions): Promise<Measurement> {
     p99: percentile(latencies, 99),
   };
   if (errors > 0 || latencies.length === 0) result.firstError = firstError;
-  const before = cpuBefore as Record<string, number> | null;
-  const after = cpuAfter as Record<string, number> | null;
-  if (options.watch && before && after) {
-    result.cpu = {};
-    for (const label of Object.keys(after)) {
-      result.cpu[label] = (after[label]! - (before[label] ?? 0)) / CLOCK_TICKS / seconds;
-    }
-  }
+  const before = cpuBefore as Ticks | null;
+  const after = cpuAfter as Ticks | null;
+  if (options.watch && before && after) result.cpu = cores(before, after, seconds);
   return result;
 }
 
 /** Linux USER_HZ; /proc/<pid>/stat reports CPU time in these ticks. */
 const CLOCK_TICKS = 100;
 
+type Ticks = { machine: number; byPid: Record<string, Map<number, number>> };
+
 /**
- * Summed user+system ticks of each label's processes (a gone process counts 0), plus `machine`:
- * every busy tick of every core, so `machine` minus the labels is what other work on the box used.
+ * user+system ticks of each label's processes, and `machine`: every busy tick of every core, so
+ * `machine` minus the labels is what other work on the box used.
  */
-function cpuTicks(groups: Record<string, number[]>): Record<string, number> {
+function cpuTicks(groups: Record<string, number[]>): Ticks {
   const total = fs
     .readFileSync('/proc/stat', 'utf8')
     .split('\n')[0]!
@@ -107,16 +104,27 @@ function cpuTicks(groups: Record<string, number[]>): Record<string, number> {
     .slice(1)
     .map(Number);
   const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = total;
-  const out: Record<string, number> = { machine: user + nice + system + irq + softirq };
+  const byPid: Record<string, Map<number, number>> = {};
   for (const [label, pids] of Object.entries(groups)) {
-    out[label] = 0;
+    byPid[label] = new Map();
     for (const pid of pids) {
       try {
         const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        out[label] += Number(fields[11]) + Number(fields[12]); // utime, stime
+        byPid[label].set(pid, Number(fields[11]) + Number(fields[12])); // utime, stime
       } catch {}
     }
+  }
+  return { machine: user + nice + system + irq + softirq, byPid };
+}
+
+/** Cores per label between two snapshots; a process born in between counts whole, one gone counts 0. */
+function cores(before: Ticks, after: Ticks, seconds: number): Record<string, number> {
+  const out: Record<string, number> = { machine: (after.machine - before.machine) / CLOCK_TICKS / seconds };
+  for (const [label, pids] of Object.entries(after.byPid)) {
+    let ticks = 0;
+    for (const [pid, t] of pids) ticks += t - (before.byPid[label]?.get(pid) ?? 0);
+    out[label] = ticks / CLOCK_TICKS / seconds;
   }
   return out;
 }
