@@ -27,9 +27,17 @@ const UPDATE =
   'update bench_raw_cases set contact_count = contact_count + 1, last_contact_at = now(), updated_at = now() where id = $1';
 
 export interface RawAppend {
+  /** BEGIN; INSERT; UPDATE; COMMIT. */
   op: () => Promise<void>;
+  /**
+   * The same transaction padded with trivial `select $1` statements to `statements` in all
+   * (BEGIN and COMMIT included): what the round trips alone cost, without the work.
+   */
+  padded: (statements: number) => Promise<void>;
   close(): Promise<void>;
 }
+
+const PAD = 'select $1::int as n';
 
 /** A ~500-byte message body, different every time. */
 export function messageBody(): string {
@@ -48,14 +56,17 @@ const caseId = () => 1 + Math.floor(Math.random() * CASES);
 export async function rawAppendPglite(dataDir: string): Promise<RawAppend> {
   const db = await PGlite.create(dataDir);
   await db.exec(SCHEMA);
+  const run = async (pad: number) => {
+    const id = caseId();
+    await db.transaction(async (tx) => {
+      await tx.query(INSERT, [id, messageBody()]);
+      for (let i = 0; i < pad; i++) await tx.query(PAD, [i]);
+      await tx.query(UPDATE, [id]);
+    });
+  };
   return {
-    op: async () => {
-      const id = caseId();
-      await db.transaction(async (tx) => {
-        await tx.query(INSERT, [id, messageBody()]);
-        await tx.query(UPDATE, [id]);
-      });
-    },
+    op: () => run(0),
+    padded: (statements) => run(Math.max(0, statements - 4)),
     close: () => db.close(),
   };
 }
@@ -64,22 +75,25 @@ export async function rawAppendPostgres(url: string, poolSize: number): Promise<
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   pool.on('error', () => {}); // an idle client dropped by the server; the next query reports it
   await pool.query(SCHEMA);
+  const run = async (pad: number) => {
+    const id = caseId();
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      await client.query(INSERT, [id, messageBody()]);
+      for (let i = 0; i < pad; i++) await client.query(PAD, [i]);
+      await client.query(UPDATE, [id]);
+      await client.query('commit');
+    } catch (err) {
+      await client.query('rollback').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  };
   return {
-    op: async () => {
-      const id = caseId();
-      const client = await pool.connect();
-      try {
-        await client.query('begin');
-        await client.query(INSERT, [id, messageBody()]);
-        await client.query(UPDATE, [id]);
-        await client.query('commit');
-      } catch (err) {
-        await client.query('rollback').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
-    },
+    op: () => run(0),
+    padded: (statements) => run(Math.max(0, statements - 4)),
     close: () => pool.end(),
   };
 }
