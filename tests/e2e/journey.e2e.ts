@@ -19,8 +19,8 @@ import {
   createToken,
   createUser,
 } from '../../server/modules/tenants/tenants.service.ts';
-import { assertNoAxeViolations, launchBrowser, screenshot } from '../support/browser.ts';
-import { ensureWebBuilt, type RunningServer, startServer } from '../support/server.ts';
+import { assertNoAxeViolations, ensureWebBuilt, launchBrowser, screenshot } from '../support/browser.ts';
+import { type ServerProcess, startServerProcess } from '../support/server-process.ts';
 
 const databaseUrl = process.env.TEST_DATABASE_URL || null;
 const engine = databaseUrl ? 'postgres' : 'pglite';
@@ -31,7 +31,7 @@ describe(`agent journey in Chromium (${engine})`, () => {
   const slug = `e2e-${randomUUID().slice(0, 8)}`;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-e2e-'));
   const secret = randomUUID() + randomUUID();
-  let server: RunningServer;
+  let server: ServerProcess;
   let browser: Browser;
   let page: Page;
   let token: string;
@@ -81,7 +81,7 @@ describe(`agent journey in Chromium (${engine})`, () => {
     } finally {
       await database.close();
     }
-    server = await startServer({ dataDir, databaseUrl, secret });
+    server = await startServerProcess({ dataDir, databaseUrl, env: { RAPPORT_SECRET: secret } });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
   });
@@ -308,7 +308,7 @@ describe(`agent journey in Chromium (${engine})`, () => {
     const port = Number(new URL(server.url).port);
     await server.stop();
     await page.locator('.live-status[data-status="offline"]').waitFor();
-    server = await startServer({ dataDir, databaseUrl, secret, port });
+    server = await startServerProcess({ dataDir, databaseUrl, port, env: { RAPPORT_SECRET: secret } });
     await page.locator('.live-status[data-status="live"]').waitFor({ timeout: 30_000 });
     const late = await contact(
       'leo.marsh@example.com',

@@ -2,10 +2,11 @@
  * Debian's Chromium through playwright-core (never a downloaded browser), axe-core checks and
  * screenshots into tests/artifacts/ for a person to look at.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { repoRoot } from './server.ts';
+import { repoRoot } from './server-process.ts';
 
 export const artifactsDir = path.join(repoRoot, 'tests', 'artifacts');
 
@@ -65,4 +66,31 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = path.join(artifactsDir, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/** Newest modification time under a file or folder. */
+function newestMtime(target: string): number {
+  if (!fs.existsSync(target)) return 0;
+  const stat = fs.statSync(target);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs;
+  for (const entry of fs.readdirSync(target, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile())
+      newest = Math.max(newest, fs.statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds dist/web with Vite unless it is newer than everything it is built from. */
+export function ensureWebBuilt(): void {
+  const index = path.join(repoRoot, 'dist', 'web', 'index.html');
+  const sources = ['web', 'shared', 'vite.config.ts'].map((p) => newestMtime(path.join(repoRoot, p)));
+  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= Math.max(...sources)) return;
+  const vite = path.join(repoRoot, 'node_modules', 'vite', 'bin', 'vite.js');
+  const result = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
+  if (result.status !== 0) throw new Error(`web build failed:\n${result.stdout}\n${result.stderr}`);
 }

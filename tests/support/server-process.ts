@@ -7,7 +7,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const root = repoRoot;
 
 export interface ServerProcess {
   url: string;
@@ -24,6 +25,8 @@ export interface ServerOptions {
   /** postgres://… to run on PostgreSQL; otherwise embedded PGlite in dataDir. */
   databaseUrl?: string | null;
   dataDir: string;
+  /** Port to listen on; a free one by default. Pass the old one to restart "the same" server. */
+  port?: number;
   /** Extra environment (LOG_LEVEL, RAPPORT_SEED_DEMO, …). */
   env?: Record<string, string>;
   /** Extra node flags (e.g. --cpu-prof for a profile). */
@@ -46,7 +49,7 @@ export async function freePort(): Promise<number> {
 
 /** Starts the server and resolves once GET /api/v1/health answers 200. */
 export async function startServerProcess(options: ServerOptions): Promise<ServerProcess> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path.join(root, 'server', 'main.ts')], {
     cwd: root,
