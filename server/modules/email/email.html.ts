@@ -143,7 +143,11 @@ function* tags(html: string): Generator<{ name: string; closing: boolean; start:
       continue;
     }
     const end = html.indexOf('>', j);
-    if (end < 0) return; // no '>' further on: the rest is text
+    if (end < 0) {
+      // A tag cut off by the end of input (or by truncation) is dropped, as browsers do.
+      yield { name: html.slice(start, j).toLowerCase(), closing, start: i, end: html.length };
+      return;
+    }
     yield { name: html.slice(start, j).toLowerCase(), closing, start: i, end: end + 1 };
     i = html.indexOf('<', end + 1);
   }
@@ -217,6 +221,8 @@ export function textToHtml(text: string): string {
   return paragraphs.map((p) => `<p>${p.trim().replace(/\n/g, '<br>')}</p>`).join('\n');
 }
 
+// Blocks followed by an empty line, as paragraphs are.
+const PARAGRAPH = new Set(['p', 'table', 'hr', 'ul', 'ol', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
 const BLOCK = new Set(
   `address article aside blockquote center dd div dl dt fieldset figure footer form h1 h2 h3 h4 h5 h6
    header hr li main nav ol p pre section table tbody tfoot thead tr ul caption`.split(/\s+/),
@@ -229,21 +235,29 @@ const BLOCK = new Set(
 export function htmlToText(html: string): string {
   if (htmlDepthExceeds(html, MAX_HTML_DEPTH)) return normalizeText(stripTags(html));
   const lines: string[] = [];
+  // The line is only ever appended to; whether it has text is tracked on the side, because
+  // trimming a growing one-line body for every text node would be quadratic.
   let line = '';
+  let hasText = false;
+  let endsWithSpace = false;
   let quote = 0;
   let pre = 0;
   let skip = 0;
   const breakLine = () => {
     lines.push(line);
     line = '';
+    hasText = false;
+    endsWithSpace = false;
   };
   const block = () => {
-    if (line.trim() !== '') breakLine();
+    if (hasText) breakLine();
   };
   const write = (s: string) => {
     if (s === '') return;
     if (line === '') line = '> '.repeat(quote);
     line += s;
+    if (/\S/.test(s)) hasText = true;
+    endsWithSpace = /\s$/.test(s);
   };
   const parser = new Parser(
     {
@@ -255,7 +269,7 @@ export function htmlToText(html: string): string {
         if (name === 'blockquote') quote++;
         if (name === 'pre') pre++;
         if (name === 'li') write('- ');
-        if (name === 'td' || name === 'th') write(line.trim() === '' ? '' : ' ');
+        if (name === 'td' || name === 'th') write(hasText ? ' ' : '');
       },
       onclosetag(name) {
         if (SKIP.has(name)) skip = Math.max(0, skip - 1);
@@ -266,7 +280,7 @@ export function htmlToText(html: string): string {
         } else if (name === 'pre') pre = Math.max(0, pre - 1);
         if (BLOCK.has(name) && name !== 'li') {
           block();
-          if (name === 'p' || name === 'table' || name === 'hr') breakLine();
+          if (PARAGRAPH.has(name)) breakLine();
         } else if (name === 'li') block();
       },
       ontext(data) {
@@ -281,7 +295,7 @@ export function htmlToText(html: string): string {
           return;
         }
         const collapsed = text.replace(/\s+/g, ' ');
-        write(line.trim() === '' || line.endsWith(' ') ? collapsed.replace(/^ /, '') : collapsed);
+        write(!hasText || endsWithSpace ? collapsed.replace(/^ /, '') : collapsed);
       },
     },
     { decodeEntities: true, lowerCaseTags: true },
@@ -295,7 +309,7 @@ export function htmlToText(html: string): string {
 function normalizeText(text: string): string {
   return text
     .split('\n')
-    .map((l) => l.replace(/[ \t]+$/, ''))
+    .map((l) => l.trimEnd())
     .join('\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim();

@@ -118,6 +118,8 @@ function mapParserError(err: Error & { code?: string }): EmailRejectedError {
   return new EmailRejectedError('unparseable', `MIME parser failed: ${err.message}`);
 }
 
+const FEED_BYTES = 64 * 1024;
+
 export function parseMime(raw: Buffer, limits: MimeLimits): Promise<MimeResult> {
   return new Promise((resolve, reject) => {
     const parser = new MailParser({
@@ -255,6 +257,20 @@ export function parseMime(raw: Buffer, limits: MimeLimits): Promise<MimeResult> 
         textBytes,
       });
     });
-    parser.end(raw);
+    // Fed in slices with backpressure: one write of the whole message would have the splitter
+    // copy all of it at once, and a refused message would still be split to its end.
+    let offset = 0;
+    const feed = () => {
+      while (!settled && offset < raw.length) {
+        const slice = raw.subarray(offset, offset + FEED_BYTES);
+        offset += FEED_BYTES;
+        if (!parser.write(slice)) {
+          parser.once('drain', feed);
+          return;
+        }
+      }
+      if (!settled) parser.end();
+    };
+    feed();
   });
 }
