@@ -13,7 +13,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
-import { parseEmail } from './email.parse.ts';
+import { EmailRejectedError, parseEmail } from './email.parse.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const corpus = path.resolve(repo, '../shared/corpus/mail/zammad');
@@ -167,4 +167,49 @@ describe('Zammad mail corpus', () => {
       }
     });
   }
+});
+
+/** A small deterministic PRNG, so a failing mutation can be replayed. */
+function random(seed: number) {
+  let state = seed;
+  return (n: number) => {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    return state % n;
+  };
+}
+
+describe('mutated corpus: damaged mail never crashes or hangs the parser', () => {
+  test('truncated, byte-flipped, NUL-filled, boundary-less and spliced copies: a parse or a typed rejection', async () => {
+    // This found a part whose Content-Type came out unset (see the regression test in email.parse.test.ts).
+    const next = random(3);
+    const outcomes: Record<string, number> = { parsed: 0 };
+    for (const box of boxes) {
+      const original = fs.readFileSync(path.join(corpus, box));
+      for (let round = 0; round < 40; round++) {
+        const raw = Buffer.from(original);
+        let damaged: Buffer = raw;
+        const kind = round % 5;
+        if (kind === 0) damaged = raw.subarray(0, next(raw.length));
+        else if (kind === 1) for (let k = 0; k < 50; k++) raw[next(raw.length)] = next(256);
+        else if (kind === 2) for (let k = 0; k < 50; k++) raw[next(raw.length)] = 0;
+        else if (kind === 3)
+          damaged = Buffer.from(raw.toString('latin1').replace(/--[^\r\n]{8,}/g, '--'), 'latin1');
+        else {
+          const at = next(raw.length);
+          damaged = Buffer.concat([raw.subarray(0, at), raw.subarray(next(raw.length)), raw.subarray(at)]);
+        }
+        const started = performance.now();
+        try {
+          await parseEmail(damaged);
+          outcomes.parsed = (outcomes.parsed ?? 0) + 1;
+        } catch (err) {
+          assert.ok(err instanceof EmailRejectedError, `${box} round ${round}: ${err}`);
+          outcomes[err.reason] = (outcomes[err.reason] ?? 0) + 1;
+        }
+        assert.ok(performance.now() - started < 2000, `${box} round ${round} took too long`);
+      }
+    }
+    console.log('mutated corpus outcomes:', JSON.stringify(outcomes));
+    assert.ok((outcomes.parsed ?? 0) > boxes.length * 35, JSON.stringify(outcomes));
+  });
 });

@@ -250,6 +250,16 @@ describe('parseEmail: malformed headers become problems, not exceptions', () => 
     assert.equal(mail.references[99], 'm4999@example.com');
   });
 
+  test('a message cut off inside a part header still parses (found by the mutated-corpus run)', async () => {
+    const raw = rawMail(
+      [...basic, 'Content-Type: multipart/mixed; boundary="b"'],
+      '--b\nContent-Type: text/plain\n\nstill here\n--b\nContent-Description: Delivery report\nContent-Type: ',
+    );
+    const mail = await parseEmail(raw);
+    assert.equal(mail.text, 'still here');
+    assert.equal(mail.attachments[0]?.contentType, 'application/octet-stream');
+  });
+
   test('input that is not an email at all is rejected as not_email', async () => {
     assert.equal((await rejection(Buffer.alloc(0))).reason, 'not_email');
     const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');

@@ -31,6 +31,7 @@ import {
   EmailRejectedError,
   type MimeLimits,
   type MimeNode,
+  type MimeResult,
   parseMime,
 } from './email.mime.ts';
 import { visibleText } from './email.quote.ts';
@@ -237,7 +238,8 @@ function attachmentOf(
       checksum = createHash('sha256').update(decoded).digest('hex');
     }
   }
-  const contentType = stream.contentType.toLowerCase();
+  // A damaged Content-Type header can leave the type unset.
+  const contentType = String(stream.contentType || 'application/octet-stream').toLowerCase();
   const filename = safeFilename(stream.filename, contentType, index);
   const contentId = stream.cid ? clean(stream.cid) : null;
   const referenced = contentId !== null && rawHtml?.includes(`cid:${contentId}`) === true;
@@ -261,10 +263,28 @@ const KNOWN_HEADERS = new Set(
   ),
 );
 
+/**
+ * Parse one raw message. Resolves for anything that is recognisably an email, however broken
+ * (see `problems`); rejects only with an EmailRejectedError, whose `reason` says why the raw
+ * bytes belong in quarantine.
+ */
 export async function parseEmail(raw: Buffer, options: ParseOptions = {}): Promise<ParsedEmail> {
   const limits: MimeLimits = { ...DEFAULT_LIMITS, ...options };
   if (raw.length === 0) throw new EmailRejectedError('not_email', 'empty message');
   const mime = await parseMime(raw, limits);
+  try {
+    return assemble(raw, mime, limits);
+  } catch (err) {
+    if (err instanceof EmailRejectedError) throw err;
+    // A bug or library failure on some shape of input: still a typed, quarantinable outcome.
+    throw new EmailRejectedError(
+      'unparseable',
+      `could not assemble the parsed message: ${(err as Error).message}`,
+    );
+  }
+}
+
+function assemble(raw: Buffer, mime: MimeResult, limits: MimeLimits): ParsedEmail {
   const lines = mime.headerLines;
   if (!lines.some((l) => KNOWN_HEADERS.has(l.key))) {
     throw new EmailRejectedError('not_email', 'no email header found');
