@@ -88,12 +88,15 @@ export interface SanitizedHtml {
   problems: string[];
 }
 
-/** Sanitise inbound HTML within the size and nesting budget, saying what was cut. */
-export function sanitizeEmailHtml(raw: string): SanitizedHtml {
+/**
+ * Sanitise inbound HTML within the size and nesting budget, saying what was cut. `budget` is the
+ * characters still allowed for this message (its HTML parts share one budget).
+ */
+export function sanitizeEmailHtml(raw: string, budget = MAX_SANITIZE_CHARS): SanitizedHtml {
   const problems: string[] = [];
   let input = raw;
-  if (input.length > MAX_SANITIZE_CHARS) {
-    input = input.slice(0, MAX_SANITIZE_CHARS);
+  if (input.length > budget) {
+    input = input.slice(0, Math.max(0, budget));
     problems.push(`HTML body over ${MAX_SANITIZE_CHARS} characters; the sanitised copy is truncated`);
   }
   if (htmlDepthExceeds(input, MAX_HTML_DEPTH)) {

@@ -131,6 +131,18 @@ describe('parseEmail: limits', () => {
     assert.ok(took < 20_000, `took ${took} ms`);
   });
 
+  test('many HTML parts share one sanitising budget', async () => {
+    const part = `<p>${'word '.repeat(200_000)}</p>`; // 1 MB each
+    const parts = Array.from({ length: 10 }, () => `--h\nContent-Type: text/html\n\n${part}`).join('\n');
+    const raw = rawMail([...basic, 'Content-Type: multipart/mixed; boundary="h"'], `${parts}\n--h--`);
+    const started = performance.now();
+    const mail = await parseEmail(raw);
+    assert.ok(performance.now() - started < 10_000);
+    assert.ok((mail.html?.length ?? 0) < 2.5 * 1024 * 1024, `sanitised ${mail.html?.length} chars`);
+    assert.equal(mail.rawHtml?.length, 10 * part.length + 9);
+    assert.equal(mail.problems.filter((p) => p.includes('truncated')).length, 1);
+  });
+
   test('HTML nested 200,000 levels deep is flattened to text instead of stalling the parser', async () => {
     const html = `${'<div>'.repeat(200_000)}deep &amp; nested${'</div>'.repeat(200_000)}`;
     const started = performance.now();

@@ -23,7 +23,7 @@ import {
   threading,
   utf8,
 } from './email.headers.ts';
-import { htmlToText, sanitizeEmailHtml, textToHtml } from './email.html.ts';
+import { htmlToText, MAX_SANITIZE_CHARS, sanitizeEmailHtml, textToHtml } from './email.html.ts';
 import {
   type CollectedAttachment,
   charsetMayBeWrong,
@@ -134,9 +134,11 @@ function bodies(tree: MimeNode | null, textBytes: Map<unknown, Buffer>, problems
   const inGroupWith = (s: Segment, html: boolean) =>
     s.group !== null && parts.some((p) => p.group === s.group && p.html === html);
   const sanitized = new Map<Segment, string>();
+  let budget = MAX_SANITIZE_CHARS;
   for (const s of parts.filter((p) => p.html)) {
-    const result = sanitizeEmailHtml(s.content);
-    problems.push(...result.problems);
+    const result = sanitizeEmailHtml(s.content, budget);
+    budget = Math.max(0, budget - s.content.length);
+    for (const p of result.problems) if (!problems.includes(p)) problems.push(p);
     sanitized.set(s, result.html);
   }
   const text = parts
