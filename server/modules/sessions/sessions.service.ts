@@ -52,7 +52,7 @@ export async function signIn(db: Executor, input: { tenant: string; email: strin
       ),
     );
   const ok = await verify(row?.passwordHash ?? DUMMY_HASH, input.password);
-  if (!row || !row.passwordHash || !row.active || !ok) {
+  if (!row?.passwordHash || !row.active || !ok) {
     throw new AppError(
       'invalid_credentials',
       'That organisation, email and password do not match an active account',
