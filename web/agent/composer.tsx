@@ -4,7 +4,7 @@ import { type FormEvent, type KeyboardEvent, useState } from 'react';
 import { type Channel, channelLabels } from '../../shared/domain/channels.ts';
 import type { Case } from '../lib/api.ts';
 import { ErrorAlert } from '../ui/error-alert.tsx';
-import { useAddMessage } from './queries.ts';
+import { useAddMessage, useTimeline } from './queries.ts';
 
 type Kind = 'reply' | 'note';
 
@@ -13,6 +13,10 @@ export function Composer({ current }: { current: Case }) {
   const [text, setText] = useState('');
   const add = useAddMessage(current);
   const closed = current.status === 'closed';
+  // A reply goes out where the customer last wrote (the server's rule); say which channel that is.
+  const timeline = useTimeline(current.id);
+  const lastInbound = timeline.data?.items.findLast((e) => e.message?.kind === 'inbound')?.message?.channel;
+  const replyChannel = (lastInbound ?? current.channel) as Channel;
 
   const send = (event?: FormEvent) => {
     event?.preventDefault();
@@ -45,7 +49,7 @@ export function Composer({ current }: { current: Case }) {
           label={kind === 'reply' ? 'Your reply' : 'Your note'}
           description={
             kind === 'reply'
-              ? `Sent by ${channelLabels[current.channel as Channel] ?? current.channel} unless the customer last wrote elsewhere`
+              ? `Sent by ${channelLabels[replyChannel] ?? replyChannel}, where the customer last wrote`
               : 'Only staff see notes'
           }
           placeholder={kind === 'reply' ? 'Write a reply…' : 'Write a note for your colleagues…'}
