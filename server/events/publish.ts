@@ -28,3 +28,20 @@ export async function recordEvents(
     })),
   );
 }
+
+/**
+ * A use case's events, collected as its steps run and written in one INSERT just before commit:
+ * one round trip instead of one per step. Order is kept (ids follow the order of `add`).
+ */
+export class EventBuffer {
+  readonly #list: NewEvent[] = [];
+
+  add(...list: NewEvent[]): void {
+    this.#list.push(...list);
+  }
+
+  /** Writes what was added since the last flush; call it last, inside the transaction. */
+  async flush(tx: Executor, tenantId: string, actor: Actor): Promise<void> {
+    await recordEvents(tx, tenantId, actor, this.#list.splice(0));
+  }
+}

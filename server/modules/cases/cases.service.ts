@@ -3,10 +3,9 @@
  * contact counts, inbox counters and events change in the same transaction as the case.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import type { Actor } from '../../context.ts';
 import type { Executor } from '../../db/client.ts';
 import { cases } from '../../db/schema/index.ts';
-import { type NewEvent, recordEvents } from '../../events/publish.ts';
+import type { EventBuffer } from '../../events/publish.ts';
 import { applyCounterChange } from './cases.counters.ts';
 import { nextCaseNumber } from './cases.queries.ts';
 
@@ -26,7 +25,7 @@ export interface OpenCaseInput {
 export async function openCase(
   tx: Executor,
   tenantId: string,
-  actor: Actor,
+  events: EventBuffer,
   input: OpenCaseInput,
 ): Promise<CaseRow> {
   const number = input.number ?? (await nextCaseNumber(tx, tenantId));
@@ -46,13 +45,11 @@ export async function openCase(
     .returning();
   const opened = row!;
   await applyCounterChange(tx, tenantId, null, opened);
-  await recordEvents(tx, tenantId, actor, [
-    {
-      type: 'case.opened',
-      caseId: opened.id,
-      data: { number, customerId: input.customerId, channel: input.channel },
-    },
-  ]);
+  events.add({
+    type: 'case.opened',
+    caseId: opened.id,
+    data: { number, customerId: input.customerId, channel: input.channel },
+  });
   return opened;
 }
 
@@ -62,7 +59,7 @@ export async function openCase(
  */
 export async function addRepeatContact(
   tx: Executor,
-  actor: Actor,
+  events: EventBuffer,
   current: CaseRow,
   receivedAt: Date,
 ): Promise<CaseRow> {
@@ -84,16 +81,14 @@ export async function addRepeatContact(
     .returning();
   const updated = row!;
   await applyCounterChange(tx, current.tenantId, current, updated);
-  const events: NewEvent[] = [];
   if (reopen)
-    events.push({ type: 'case.reopened', caseId: current.id, data: { from: current.status, by: 'contact' } });
+    events.add({ type: 'case.reopened', caseId: current.id, data: { from: current.status, by: 'contact' } });
   else if (status !== current.status) {
-    events.push({
+    events.add({
       type: 'case.status_changed',
       caseId: current.id,
       data: { from: current.status, to: status },
     });
   }
-  await recordEvents(tx, current.tenantId, actor, events);
   return updated;
 }

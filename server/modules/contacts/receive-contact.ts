@@ -8,7 +8,7 @@ import type { Customer } from '../../../shared/api/customers.ts';
 import type { Ctx } from '../../context.ts';
 import { contacts } from '../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
-import { recordEvents } from '../../events/publish.ts';
+import { EventBuffer } from '../../events/publish.ts';
 import { withRetry } from '../../lib/retry.ts';
 import { findActiveCaseForCustomer, findCaseRow, nextCaseNumber, toCase } from '../cases/cases.queries.ts';
 import { addRepeatContact, openCase } from '../cases/cases.service.ts';
@@ -53,6 +53,8 @@ export async function receiveContact(ctx: Ctx, input: ContactInput): Promise<Rec
     const reserved = probe.duplicate || probe.openCase ? undefined : await nextCaseNumber(ctx.db, tenantId);
 
     return ctx.db.transaction(async (tx) => {
+      // Every event of this contact goes out in one INSERT at the end (see EventBuffer).
+      const events = new EventBuffer();
       if (input.externalId) {
         const earlier = await findContactByExternalId(tx, tenantId, input.channel, input.externalId);
         if (earlier) {
@@ -78,12 +80,10 @@ export async function receiveContact(ctx: Ctx, input: ContactInput): Promise<Rec
         }
       } else {
         customer = await insertCustomer(tx, tenantId, input.from.name ?? null, identity);
-        await recordEvents(tx, tenantId, actor, [
-          {
-            type: 'customer.created',
-            data: { customerId: customer.id, identity: { kind: identity.kind, value: identity.value } },
-          },
-        ]);
+        events.add({
+          type: 'customer.created',
+          data: { customerId: customer.id, identity: { kind: identity.kind, value: identity.value } },
+        });
       }
       const customerId = customer.id;
 
@@ -104,8 +104,8 @@ export async function receiveContact(ctx: Ctx, input: ContactInput): Promise<Rec
 
       const repeat = target !== null;
       const caseRow = target
-        ? await addRepeatContact(tx, actor, target, receivedAt)
-        : await openCase(tx, tenantId, actor, {
+        ? await addRepeatContact(tx, events, target, receivedAt)
+        : await openCase(tx, tenantId, events, {
             customerId,
             subject: input.subject ?? subjectFrom(text),
             channel: input.channel,
@@ -138,13 +138,12 @@ export async function receiveContact(ctx: Ctx, input: ContactInput): Promise<Rec
         })
         .returning();
       const contact = contactRow!;
-      await recordEvents(tx, tenantId, actor, [
-        {
-          type: 'contact.received',
-          caseId: caseRow.id,
-          data: { contactId: contact.id, messageId: message.id, channel: input.channel, repeat, customerId },
-        },
-      ]);
+      events.add({
+        type: 'contact.received',
+        caseId: caseRow.id,
+        data: { contactId: contact.id, messageId: message.id, channel: input.channel, repeat, customerId },
+      });
+      await events.flush(tx, tenantId, actor);
       return {
         duplicate: false,
         repeat,
