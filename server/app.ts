@@ -130,8 +130,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
 
   const dispatcher = createDispatcher(database.db, app.log, [
-    (event) =>
-      bus.publish({ tenantId: event.tenantId, type: event.type, caseId: event.caseId, eventId: event.id }),
+    (events) =>
+      bus.publish(
+        events.map((e) => ({ tenantId: e.tenantId, type: e.type, caseId: e.caseId, eventId: e.id })),
+      ),
   ]);
   const metrics = registerMetrics(app, () => dispatcher.pending());
   app.decorate('dispatcher', dispatcher);

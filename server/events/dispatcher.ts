@@ -1,7 +1,9 @@
 /**
  * Runs listeners for committed events, at least once each, in id order per claim. Claims use
  * SKIP LOCKED, so several nodes share the work; a node that dies mid-batch rolls back its claim.
- * The list below answers "what happens when X".
+ * Listeners take a claimed batch at once, so a listener that talks to the database (the realtime
+ * bus) makes one round trip per batch, not one per event. The list below answers "what happens
+ * when X".
  */
 import { sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
@@ -19,7 +21,8 @@ export interface DispatchedEvent {
   createdAt: Date;
 }
 
-export type Listener = (event: DispatchedEvent) => Promise<void> | void;
+/** Called once per claimed batch (never empty), events in id order. */
+export type Listener = (events: DispatchedEvent[]) => Promise<void> | void;
 
 export interface Dispatcher {
   /** Ask for a dispatch round soon (after a commit). */
@@ -58,9 +61,9 @@ export function createDispatcher(db: Db, log: FastifyBaseLogger, listeners: List
             where id in (select id from events where not dispatched order by id limit ${BATCH} for update skip locked)
             returning id, tenant_id, type, case_id, actor_type, actor_id, data, created_at`,
       );
-      claimed.sort((a, b) => Number(a.id) - Number(b.id));
-      for (const row of claimed) {
-        const event: DispatchedEvent = {
+      if (claimed.length === 0) return 0;
+      const batch: DispatchedEvent[] = claimed
+        .map((row) => ({
           id: Number(row.id),
           tenantId: row.tenant_id,
           type: row.type,
@@ -69,14 +72,14 @@ export function createDispatcher(db: Db, log: FastifyBaseLogger, listeners: List
           actorId: row.actor_id,
           data: row.data,
           createdAt: new Date(row.created_at),
-        };
-        for (const listener of listeners) {
-          try {
-            await listener(event);
-          } catch (err) {
-            // A failing listener must not block the others; durable consumers keep their own retries.
-            log.error({ err, eventId: event.id, type: event.type }, 'event listener failed');
-          }
+        }))
+        .sort((a, b) => a.id - b.id);
+      for (const listener of listeners) {
+        try {
+          await listener(batch);
+        } catch (err) {
+          // A failing listener must not block the others; durable consumers keep their own retries.
+          log.error({ err, firstEventId: batch[0]!.id, count: batch.length }, 'event listener failed');
         }
       }
       return claimed.length;
@@ -84,6 +87,10 @@ export function createDispatcher(db: Db, log: FastifyBaseLogger, listeners: List
   }
 
   async function loop(): Promise<void> {
+    // Start the round after the current turn of the event loop, so the kicks of every response
+    // finished in that turn share one claim. (A 3 ms timer measured no better in the intake bench.)
+    await new Promise((resolve) => setImmediate(resolve));
+    if (stopped) return;
     do {
       again = false;
       try {

@@ -13,7 +13,8 @@ export interface Notice {
 }
 
 export interface Bus {
-  publish(notice: Notice): Promise<void>;
+  /** Sends notices in order; on PostgreSQL one statement for the whole list. */
+  publish(notices: Notice[]): Promise<void>;
   subscribe(handler: (notice: Notice) => void): () => void;
   close(): Promise<void>;
 }
@@ -21,8 +22,8 @@ export interface Bus {
 export function createMemoryBus(): Bus {
   const handlers = new Set<(notice: Notice) => void>();
   return {
-    async publish(notice) {
-      for (const h of handlers) h(notice);
+    async publish(notices) {
+      for (const notice of notices) for (const h of handlers) h(notice);
     },
     subscribe(handler) {
       handlers.add(handler);
@@ -46,8 +47,14 @@ export async function createPostgresBus(pool: pg.Pool): Promise<Bus> {
   });
   await listener.query(`listen ${CHANNEL}`);
   return {
-    async publish(notice) {
-      await pool.query('select pg_notify($1, $2)', [CHANNEL, JSON.stringify(notice)]);
+    async publish(notices) {
+      if (notices.length === 0) return;
+      // One NOTIFY per notice (each far under the 8 KB cap), all in one round trip; unnest
+      // yields them in array order and one transaction's notifications arrive in that order.
+      await pool.query('select pg_notify($1, n) from unnest($2::text[]) as n', [
+        CHANNEL,
+        notices.map((notice) => JSON.stringify(notice)),
+      ]);
     },
     subscribe(handler) {
       handlers.add(handler);
