@@ -44,6 +44,7 @@ function configFor(account: DovecotUser, extra: Partial<ImapMailboxConfig> = {})
     host: dovecot.host,
     port: dovecot.port,
     secure: false,
+    plaintext: true, // the test Dovecot has no TLS
     user: account.user,
     password: account.pass,
     ...extra,
@@ -361,6 +362,17 @@ describe('pollMailbox', () => {
     assert.deepEqual(await seenUids(a.user), [1, 2, 4, 5]);
   });
 
+  test('a server that offers no TLS is refused before the password is sent, unless plaintext is allowed', async () => {
+    const a = account();
+    await assert.rejects(
+      pollMailbox(configFor(a, { plaintext: false }), memoryCheckpoints(), async () => {}),
+      /STARTTLS/i,
+    );
+    // Dovecot saw a connection without a login attempt.
+    await waitFor('the refused session in the Dovecot log', () => /no auth attempts/.test(dovecot.log()));
+    assert.ok(!dovecot.log().includes(`user=<${a.user}>`), 'no login attempt as the user');
+  });
+
   test('a wrong port or a wrong password is an error naming the mailbox, never the password', async () => {
     const a = account();
     const closed = await freePort();
@@ -395,6 +407,7 @@ describe('createImapPoller', () => {
           host: '127.0.0.1',
           port: closed,
           secure: false,
+          plaintext: true,
           user: 'nobody',
           password: 'pw-unreachable',
           key: 'down',

@@ -13,8 +13,13 @@ export interface ImapMailboxConfig {
   key?: string;
   host: string;
   port: number;
-  /** TLS from the first byte (993); false for plain or STARTTLS when the server offers it. */
+  /** TLS from the first byte (993); when false, STARTTLS is required unless `plaintext` is set. */
   secure: boolean;
+  /**
+   * Allow the password over an unencrypted connection when the server offers no STARTTLS. Only
+   * for a server on loopback or a trusted network: a man in the middle can strip the offer.
+   */
+  plaintext?: boolean;
   user: string;
   password: string;
   /** Folder to read; INBOX by default. */
@@ -164,6 +169,7 @@ export async function pollMailbox(
     host: config.host,
     port: config.port,
     secure: config.secure,
+    doSTARTTLS: config.secure || config.plaintext ? undefined : true,
     auth: { user: config.user, pass: config.password },
     logger: false,
     disableAutoIdle: true,
