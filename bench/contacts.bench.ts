@@ -169,8 +169,7 @@ if (options.engines.includes('postgres')) {
     intakeStatements = Math.round((trips.fresh.request + trips.repeat.request) / 2);
     console.log(
       `\nSQL statements per contact (counted on the pg driver): new customer ${trips.fresh.request}` +
-        `, repeat ${trips.repeat.request}, new with externalId ${trips.withId.request}` +
-        `; then the event dispatch ${trips.fresh.dispatch} / ${trips.repeat.dispatch} (incl. one empty round)`,
+        `, repeat ${trips.repeat.request}, new with externalId ${trips.withId.request}`,
     );
     console.log(`Statements of a new-customer contact:\n  ${trips.fresh.statements.join('\n  ')}`);
     console.log(`Statements of a repeat contact:\n  ${trips.repeat.statements.join('\n  ')}`);

@@ -1,6 +1,5 @@
 /**
- * Builds the HTTP application: plugins, auth, every module's routes, the event dispatcher and
- * realtime. Never listens (main.ts does), so tests drive it with `app.inject`.
+ * Builds the HTTP application: plugins, auth, every module's routes and realtime. Never listens (main.ts does), so tests drive it with `app.inject`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,7 +15,6 @@ import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import type { Permission } from '../shared/domain/permissions.ts';
 import type { Database } from './db/client.ts';
-import { createDispatcher, type Dispatcher } from './events/dispatcher.ts';
 import { registerAuth } from './http/auth.ts';
 import { registerErrorHandling } from './http/errors.ts';
 import { type Metrics, registerMetrics } from './http/metrics.ts';
@@ -27,7 +25,7 @@ import { directoryRoutes } from './modules/directory/directory.routes.ts';
 import { healthRoutes, version } from './modules/health/health.routes.ts';
 import { messagesRoutes } from './modules/messages/messages.routes.ts';
 import { sessionsRoutes } from './modules/sessions/sessions.routes.ts';
-import { type Bus, createMemoryBus } from './realtime/bus.ts';
+import { type Bus, createBus } from './realtime/bus.ts';
 import { realtimeRoutes } from './realtime/realtime.routes.ts';
 
 export interface AppOptions {
@@ -37,7 +35,6 @@ export interface AppOptions {
   secureCookies?: boolean;
   loginLimit?: number;
   logger?: boolean | { level: string };
-  bus?: Bus;
   /** Built web assets; served when present. */
   webRoot?: string;
 }
@@ -52,7 +49,7 @@ export interface RouteEntry {
 
 export interface App extends FastifyInstance {
   routeTable: RouteEntry[];
-  dispatcher: Dispatcher;
+  bus: Bus;
   metrics: Metrics;
   database: Database;
 }
@@ -62,7 +59,7 @@ export const MAX_BODY = 1024 * 1024;
 
 export async function buildApp(options: AppOptions): Promise<App> {
   const { database } = options;
-  const bus = options.bus ?? createMemoryBus();
+  const bus = await createBus(database);
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: MAX_BODY,
@@ -129,21 +126,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
     },
   });
 
-  const dispatcher = createDispatcher(database.db, app.log, [
-    (events) =>
-      bus.publish(
-        events.map((e) => ({ tenantId: e.tenantId, type: e.type, caseId: e.caseId, eventId: e.id })),
-      ),
-  ]);
-  const metrics = registerMetrics(app, () => dispatcher.pending());
-  app.decorate('dispatcher', dispatcher);
+  const metrics = registerMetrics(app, database);
+  app.decorate('bus', bus);
   app.decorate('metrics', metrics);
   app.decorate('database', database);
-  registerAuth(app, database.db);
-  // Every accepted write may have committed events: dispatch them now rather than at the next poll.
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.method !== 'GET' && reply.statusCode < 400) dispatcher.kick();
-  });
+  registerAuth(app, database.db, bus);
 
   healthRoutes(app, database);
   sessionsRoutes(app, {
@@ -177,9 +164,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     });
   }
 
-  app.addHook('onReady', async () => dispatcher.start());
   app.addHook('onClose', async () => {
-    await dispatcher.stop();
     await bus.close();
   });
   return app;

@@ -10,7 +10,6 @@ import { ConfigError, loadConfig } from './config.ts';
 import { DatabaseBusyError, openDatabase } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { DEMO_SIGN_IN, seedDemoIfEmpty } from './db/seed/demo.ts';
-import { createPostgresBus } from './realtime/bus.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -26,7 +25,6 @@ async function main(): Promise<void> {
     secureCookies: config.secureCookies,
     loginLimit: config.loginLimit,
     logger: { level: config.logLevel },
-    bus: database.pool ? await createPostgresBus(database.pool) : undefined,
   });
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');

@@ -44,7 +44,7 @@ async function populate(t: given.GivenTenant, n: number) {
     updatedAt: new Date(base + Math.floor(i / 2) * 60_000),
   }));
   for (let i = 0; i < values.length; i += 500) await db.insert(cases).values(values.slice(i, i + 500));
-  await db.execute(sql`update tenants set last_case_number = ${1000 + n} where id = ${t.id}`);
+  await db.execute(sql`select setval(case_number_sequence(${t.id}), ${1000 + n})`);
   return { teamIds, ownerIds, customerId: people[0]!.id };
 }
 

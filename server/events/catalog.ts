@@ -16,5 +16,6 @@ export const eventTypes = [
   'case.reason_changed',
   'case.tags_changed',
   'case.subject_changed',
+  'token.revoked',
 ] as const;
 export type EventType = (typeof eventTypes)[number];

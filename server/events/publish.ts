@@ -9,7 +9,7 @@ export interface NewEvent {
   data?: Record<string, unknown>;
 }
 
-/** Records domain events inside the caller's transaction; the dispatcher picks them up after commit. */
+/** Records domain events inside the caller's transaction; the database announces them on commit. */
 export async function recordEvents(
   tx: Executor,
   tenantId: string,
@@ -27,21 +27,4 @@ export async function recordEvents(
       data: e.data ?? {},
     })),
   );
-}
-
-/**
- * A use case's events, collected as its steps run and written in one INSERT just before commit:
- * one round trip instead of one per step. Order is kept (ids follow the order of `add`).
- */
-export class EventBuffer {
-  readonly #list: NewEvent[] = [];
-
-  add(...list: NewEvent[]): void {
-    this.#list.push(...list);
-  }
-
-  /** Writes what was added since the last flush; call it last, inside the transaction. */
-  async flush(tx: Executor, tenantId: string, actor: Actor): Promise<void> {
-    await recordEvents(tx, tenantId, actor, this.#list.splice(0));
-  }
 }

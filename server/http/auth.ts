@@ -11,6 +11,7 @@ import type { Actor, Ctx } from '../context.ts';
 import { type Db, rows } from '../db/client.ts';
 import { AppError } from '../errors.ts';
 import { safeEqual, sha256 } from '../lib/secrets.ts';
+import type { Bus } from '../realtime/bus.ts';
 
 export const SESSION_COOKIE = 'rapport_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -33,7 +34,31 @@ interface Caller {
   csrfToken: string | null;
 }
 
-export function registerAuth(app: FastifyInstance, db: Db): void {
+/**
+ * Bearer tokens checked in the last few seconds, so a busy integration costs no token lookup per
+ * request. A revocation writes a token.revoked event whose notice reaches every node on commit
+ * and empties that tenant's entries; the short lifetime bounds what a lost notice could cost.
+ */
+const TOKEN_TTL_MS = 10_000;
+const TOKEN_CACHE_MAX = 10_000;
+const tokenCaches = new WeakMap<Db, Map<string, { caller: Caller; until: number }>>();
+
+function tokenCache(db: Db) {
+  let cache = tokenCaches.get(db);
+  if (!cache) {
+    cache = new Map();
+    tokenCaches.set(db, cache);
+  }
+  return cache;
+}
+
+export function registerAuth(app: FastifyInstance, db: Db, bus: Bus): void {
+  const unsubscribe = bus.subscribe((notice) => {
+    if (notice.type !== 'token.revoked') return;
+    const cache = tokenCache(db);
+    for (const [hash, entry] of cache) if (entry.caller.tenantId === notice.tenantId) cache.delete(hash);
+  });
+  app.addHook('onClose', async () => unsubscribe());
   app.decorateRequest('ctx', null as unknown as Ctx);
   // onRequest: callers are identified and checked before their body is read or validated.
   app.addHook('onRequest', async (request) => {
@@ -64,10 +89,14 @@ export function registerAuth(app: FastifyInstance, db: Db): void {
 export async function resolveCaller(db: Db, request: FastifyRequest): Promise<Caller | null> {
   const header = request.headers.authorization;
   if (header?.startsWith('Bearer ')) {
+    const hash = sha256(header.slice(7).trim());
+    const cache = tokenCache(db);
+    const hit = cache.get(hash);
+    if (hit && hit.until > Date.now()) return hit.caller;
     const [token] = await rows<{ tenant_id: string; id: string; role: Role; stale: boolean }>(
       db,
       sql`select tenant_id, id, role, coalesce(last_used_at < now() - interval '1 minute', true) as stale
-          from api_tokens where token_hash = ${sha256(header.slice(7).trim())} and revoked_at is null`,
+          from api_tokens where token_hash = ${hash} and revoked_at is null`,
     );
     if (!token) return null;
     // Last use is kept to the minute: a write on every call would serialise busy integrations.
@@ -76,11 +105,14 @@ export async function resolveCaller(db: Db, request: FastifyRequest): Promise<Ca
         sql`update api_tokens set last_used_at = now() where tenant_id = ${token.tenant_id} and id = ${token.id}`,
       );
     }
-    return {
+    const caller: Caller = {
       tenantId: token.tenant_id,
       actor: { type: 'token', id: token.id, role: token.role },
       csrfToken: null,
     };
+    if (cache.size >= TOKEN_CACHE_MAX) cache.clear();
+    cache.set(hash, { caller, until: Date.now() + TOKEN_TTL_MS });
+    return caller;
   }
   const cookie = request.cookies?.[SESSION_COOKIE];
   if (!cookie) return null;

@@ -1,13 +1,17 @@
-/** Prometheus metrics at GET /metrics: request latency, contacts ingested, event queue depth. */
+/**
+ * Prometheus metrics at GET /metrics: request latency, contacts ingested, and how full the
+ * database's notification queue is (realtime notices waiting for a slow listener).
+ */
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type Database, rows, sql } from '../db/client.ts';
 
 export interface Metrics {
   registry: Registry;
   contactsIngested: Counter<'channel' | 'result'>;
 }
 
-export function registerMetrics(app: FastifyInstance, queueDepth: () => Promise<number>): Metrics {
+export function registerMetrics(app: FastifyInstance, database: Database): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const latency = new Histogram({
@@ -24,11 +28,15 @@ export function registerMetrics(app: FastifyInstance, queueDepth: () => Promise<
     registers: [registry],
   });
   new Gauge({
-    name: 'rapport_event_queue_depth',
-    help: 'Domain events committed but not yet dispatched to listeners',
+    name: 'rapport_notification_queue_usage_ratio',
+    help: 'Share of the database notification queue in use (at 1, writes that notify fail)',
     registers: [registry],
     async collect() {
-      this.set(await queueDepth());
+      const [row] = await rows<{ usage: number }>(
+        database.db,
+        sql`select pg_notification_queue_usage() as usage`,
+      );
+      this.set(Number(row?.usage ?? 0));
     },
   });
   app.addHook('onResponse', async (request, reply) => {

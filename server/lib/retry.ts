@@ -6,10 +6,18 @@ export async function withRetry<T>(fn: () => Promise<T>, attempts = 4): Promise<
     try {
       return await fn();
     } catch (err) {
-      const code =
-        (err as { code?: string; cause?: { code?: string } }).code ??
-        (err as { cause?: { code?: string } }).cause?.code;
-      if (i >= attempts || !code || !RETRYABLE.has(code)) throw err;
+      const code = sqlState(err);
+      if (i >= attempts || !isRetryable(code)) throw err;
     }
   }
+}
+
+/** The SQLSTATE of a database error, from either driver (Drizzle may wrap it as `cause`). */
+export function sqlState(err: unknown): string | undefined {
+  const e = err as { code?: string; cause?: { code?: string } };
+  return e.code ?? e.cause?.code;
+}
+
+export function isRetryable(code: string | undefined): boolean {
+  return code !== undefined && RETRYABLE.has(code);
 }

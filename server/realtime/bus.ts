@@ -1,9 +1,14 @@
 /**
- * Fan-out of "something changed" notices to every app node. In-process on the embedded engine
- * (one node); Postgres LISTEN/NOTIFY on a server, so several nodes need no extra service.
+ * Fan-out of "something changed" notices to every app node. The database sends them: a trigger
+ * on events (migration 0001, events_notify) calls pg_notify for each event in the transaction
+ * that writes it, and PostgreSQL delivers notifications only when that transaction commits, in
+ * commit order. So a notice never announces a change that was rolled back, and no process has
+ * to dispatch anything. On a server every node LISTENs; PGlite delivers to its own process.
  * Notices carry ids, never bodies (NOTIFY payloads are capped at 8 KB).
  */
+import type { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
+import type { Database } from '../db/client.ts';
 
 export interface Notice {
   tenantId: string;
@@ -13,57 +18,49 @@ export interface Notice {
 }
 
 export interface Bus {
-  /** Sends notices in order; on PostgreSQL one statement for the whole list. */
-  publish(notices: Notice[]): Promise<void>;
   subscribe(handler: (notice: Notice) => void): () => void;
   close(): Promise<void>;
 }
 
-export function createMemoryBus(): Bus {
+const CHANNEL = 'rapport_events';
+
+export async function createBus(database: Database): Promise<Bus> {
   const handlers = new Set<(notice: Notice) => void>();
+  const deliver = (payload: string | undefined) => {
+    if (!payload) return;
+    const notice = JSON.parse(payload) as Notice;
+    for (const h of handlers) h(notice);
+  };
+  const stop = database.pool
+    ? await listenPostgres(database.pool, deliver)
+    : await listenPglite(database.pglite!, deliver);
   return {
-    async publish(notices) {
-      for (const notice of notices) for (const h of handlers) h(notice);
-    },
     subscribe(handler) {
       handlers.add(handler);
       return () => handlers.delete(handler);
     },
     async close() {
       handlers.clear();
+      await stop();
     },
   };
 }
 
-const CHANNEL = 'rapport_events';
-
-export async function createPostgresBus(pool: pg.Pool): Promise<Bus> {
-  const handlers = new Set<(notice: Notice) => void>();
+async function listenPostgres(pool: pg.Pool, deliver: (payload: string | undefined) => void) {
   const listener = await pool.connect();
   listener.on('notification', (msg) => {
-    if (msg.channel !== CHANNEL || !msg.payload) return;
-    const notice = JSON.parse(msg.payload) as Notice;
-    for (const h of handlers) h(notice);
+    if (msg.channel === CHANNEL) deliver(msg.payload);
   });
   await listener.query(`listen ${CHANNEL}`);
-  return {
-    async publish(notices) {
-      if (notices.length === 0) return;
-      // One NOTIFY per notice (each far under the 8 KB cap), all in one round trip; unnest
-      // yields them in array order and one transaction's notifications arrive in that order.
-      await pool.query('select pg_notify($1, n) from unnest($2::text[]) as n', [
-        CHANNEL,
-        notices.map((notice) => JSON.stringify(notice)),
-      ]);
-    },
-    subscribe(handler) {
-      handlers.add(handler);
-      return () => handlers.delete(handler);
-    },
-    async close() {
-      handlers.clear();
-      await listener.query(`unlisten ${CHANNEL}`).catch(() => {});
-      listener.release();
-    },
+  return async () => {
+    await listener.query(`unlisten ${CHANNEL}`).catch(() => {});
+    listener.release();
+  };
+}
+
+async function listenPglite(pglite: PGlite, deliver: (payload: string | undefined) => void) {
+  const unlisten = await pglite.listen(CHANNEL, deliver);
+  return async () => {
+    if (!pglite.closed) await unlisten();
   };
 }

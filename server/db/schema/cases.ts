@@ -156,8 +156,8 @@ export const inboxCounters = pgTable(
 );
 
 /**
- * Domain events, written in the same transaction as the state they describe. The dispatcher
- * claims undispatched rows after commit (SKIP LOCKED) and runs listeners; the timeline reads them.
+ * Domain events, written in the same transaction as the state they describe. A trigger announces
+ * each one by NOTIFY, delivered on commit (realtime); the timeline reads them.
  */
 export const events = pgTable(
   'events',
@@ -170,10 +170,6 @@ export const events = pgTable(
     actorId: uuid('actor_id'),
     data: jsonb('data').notNull().default({}),
     createdAt: ts('created_at').notNull().defaultNow(),
-    dispatched: boolean('dispatched').notNull().default(false),
   },
-  (t) => [
-    index('events_case').on(t.tenantId, t.caseId, t.id),
-    index('events_pending').on(t.id).where(sql`not dispatched`),
-  ],
+  (t) => [index('events_case').on(t.tenantId, t.caseId, t.id)],
 );

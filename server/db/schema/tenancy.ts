@@ -3,7 +3,6 @@ import {
   boolean,
   foreignKey,
   index,
-  integer,
   pgTable,
   primaryKey,
   text,
@@ -16,8 +15,6 @@ export const tenants = pgTable('tenants', {
   id: uuid('id').primaryKey().defaultRandom(),
   slug: text('slug').notNull().unique(),
   name: text('name').notNull(),
-  /** Last case number handed out; `#1042` numbers are per tenant. */
-  lastCaseNumber: integer('last_case_number').notNull().default(1000),
   createdAt: ts('created_at').notNull().defaultNow(),
 });
 

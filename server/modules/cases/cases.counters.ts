@@ -1,49 +1,13 @@
 /**
- * Inbox badge counters. A case counts in 'all' and in 'owner'/'team'/'unassigned' while active;
- * every change to (active, owner, team) applies the difference in the same transaction.
- * Writes go to a random shard of eight so concurrent intake does not queue on one row.
+ * Inbox badge counters, read side. The database keeps them: a trigger on cases (migration 0001,
+ * cases_inbox_counters) applies every change of (active, owner, team) to one of eight shards in
+ * the same transaction, whichever code path changed the case.
  */
 import { sql } from 'drizzle-orm';
 import { type Executor, rows } from '../../db/client.ts';
 
-export interface Membership {
-  active: boolean;
-  ownerId: string | null;
-  teamId: string | null;
-}
-
+/** The subject of the 'all' and 'unassigned' views. */
 const NIL = '00000000-0000-0000-0000-000000000000';
-const SHARDS = 8;
-
-function keys(m: Membership | null): string[] {
-  if (!m?.active) return [];
-  const list = [`all|${NIL}`];
-  list.push(m.ownerId ? `owner|${m.ownerId}` : `unassigned|${NIL}`);
-  if (m.teamId) list.push(`team|${m.teamId}`);
-  return list;
-}
-
-export async function applyCounterChange(
-  db: Executor,
-  tenantId: string,
-  before: Membership | null,
-  after: Membership | null,
-): Promise<void> {
-  const delta = new Map<string, number>();
-  for (const k of keys(before)) delta.set(k, (delta.get(k) ?? 0) - 1);
-  for (const k of keys(after)) delta.set(k, (delta.get(k) ?? 0) + 1);
-  const changes = [...delta].filter(([, d]) => d !== 0);
-  if (changes.length === 0) return;
-  const shard = Math.floor(Math.random() * SHARDS);
-  const views = changes.map(([k]) => k.split('|')[0]!);
-  const subjects = changes.map(([k]) => k.split('|')[1]!);
-  const deltas = changes.map(([, d]) => d);
-  await db.execute(sql`
-    insert into inbox_counters (tenant_id, view, subject_id, shard, count)
-    select ${tenantId}, v, s::uuid, ${shard}, d
-    from unnest(${textArray(views)}, ${textArray(subjects)}, ${textArray(deltas.map(String))}::int[]) as t(v, s, d)
-    on conflict (tenant_id, view, subject_id, shard) do update set count = inbox_counters.count + excluded.count`);
-}
 
 /** A parameterised text[] (Drizzle expands a bare JS array into a list, not an array). */
 function textArray(values: string[]) {

@@ -1,6 +1,6 @@
 import { and, eq, type SQL, sql } from 'drizzle-orm';
 import type { Case, CaseListQuery } from '../../../shared/api/cases.ts';
-import { type Executor, rows } from '../../db/client.ts';
+import type { Executor } from '../../db/client.ts';
 import { cases } from '../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
 
@@ -76,15 +76,6 @@ export async function findActiveCaseForCustomer(db: Executor, tenantId: string, 
     .limit(1)
     .for('update');
   return row ?? null;
-}
-
-export async function nextCaseNumber(db: Executor, tenantId: string): Promise<number> {
-  const [row] = await rows<{ n: number }>(
-    db,
-    sql`update tenants set last_case_number = last_case_number + 1 where id = ${tenantId} returning last_case_number as n`,
-  );
-  if (!row) throw new AppError('tenant_not_found', 'No such tenant');
-  return Number(row.n);
 }
 
 interface Cursor {

@@ -6,7 +6,6 @@ import { cases } from '../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
 import { type NewEvent, recordEvents } from '../../events/publish.ts';
 import { assertAssignableUser, assertTeam } from '../directory/directory.service.ts';
-import { applyCounterChange } from './cases.counters.ts';
 import { getCaseRow, toCase } from './cases.queries.ts';
 
 /**
@@ -86,7 +85,6 @@ export async function updateCase(ctx: Ctx, ref: string, patch: CaseUpdate): Prom
       .set({ ...set, updatedAt: sql`now()` })
       .where(and(eq(cases.tenantId, ctx.tenantId), eq(cases.id, caseId)))
       .returning();
-    await applyCounterChange(tx, ctx.tenantId, current, row!);
     await recordEvents(tx, ctx.tenantId, ctx.actor, events);
     return toCase(row!);
   });

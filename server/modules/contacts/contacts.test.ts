@@ -143,3 +143,34 @@ test('a contact naming a caseNumber of the same customer joins that case, even a
   assert.equal(res.json().case.status, 'open');
   assert.equal(res.json().case.reopenCount, 1);
 });
+
+test('in a burst written as one batch, a contact with a foreign caseNumber fails alone and the rest are stored', async () => {
+  const t = await given.tenant(app);
+  const other = (
+    await post(t, { channel: 'email', from: { identity: 'lee@example.com' }, text: 'Router broken' })
+  ).json();
+  const burst = await Promise.all(
+    Array.from({ length: 12 }, (_, i) =>
+      post(t, {
+        channel: 'email',
+        from: { identity: `burst${i}@example.com` },
+        text: `Outage report ${i}`,
+        ...(i === 5 ? { caseNumber: other.case.number } : {}),
+      }),
+    ),
+  );
+  assert.deepEqual(
+    burst.map((r) => r.statusCode),
+    burst.map((_, i) => (i === 5 ? 422 : 201)),
+  );
+  assert.equal(burst[5]!.json().error.code, 'case_number_invalid');
+  const numbers = burst.filter((r) => r.statusCode === 201).map((r) => r.json().case.number);
+  assert.equal(new Set(numbers).size, 11, 'eleven new cases, each with its own number');
+  const rejected = await app.inject({
+    url: '/api/v1/customers?identity=burst5@example.com',
+    headers: t.headers,
+  });
+  assert.deepEqual(rejected.json().items, [], 'the failed contact left no customer behind');
+  const lee = await app.inject({ url: `/api/v1/cases/${other.case.id}`, headers: t.headers });
+  assert.equal(lee.json().contactCount, 1, 'the named case was not touched');
+});

@@ -1,31 +1,38 @@
 /**
  * The intake every channel uses: resolve the customer by identity, attach the contact to their
  * open case (or the case they name), otherwise open one; count repeats; idempotent on
- * (channel, externalId). State and events commit together or not at all.
+ * (channel, externalId). The write path is the database function receive_contact (migration
+ * 0001, ADR 0006), reached through the intake queue's group commit: state and events of a
+ * contact commit together, and a caller is answered only after the commit.
  */
 import type { ContactInput, ContactResult } from '../../../shared/api/contacts.ts';
-import type { Customer } from '../../../shared/api/customers.ts';
 import type { Ctx } from '../../context.ts';
-import { contacts } from '../../db/schema/index.ts';
+import { fromJsonRow } from '../../db/client.ts';
+import { cases, contacts } from '../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
-import { EventBuffer } from '../../events/publish.ts';
-import { withRetry } from '../../lib/retry.ts';
-import { findActiveCaseForCustomer, findCaseRow, nextCaseNumber, toCase } from '../cases/cases.queries.ts';
-import { addRepeatContact, openCase } from '../cases/cases.service.ts';
+import { isRetryable } from '../../lib/retry.ts';
+import { toCase } from '../cases/cases.queries.ts';
 import { identityForChannel } from '../customers/customers.identity.ts';
-import {
-  getCustomer,
-  insertCustomer,
-  lockCustomerByIdentity,
-  setCustomerName,
-} from '../customers/customers.queries.ts';
-import { insertMessage } from '../messages/messages.queries.ts';
-import { findContactByExternalId, probeIntake, toContact } from './contacts.queries.ts';
+import { type CustomerRow, toCustomer } from '../customers/customers.queries.ts';
+import { toContact } from './contacts.queries.ts';
+import { type IntakeItem, intakeQueue } from './intake-queue.ts';
 
 export interface ReceiveResult extends ContactResult {
   /** True when this (channel, externalId) was delivered before: nothing new was stored. */
   duplicate: boolean;
 }
+
+interface IntakeJson {
+  duplicate: boolean;
+  repeat: boolean;
+  contact: Record<string, unknown>;
+  case: Record<string, unknown>;
+  customer: CustomerRow;
+}
+
+/** SQLSTATE receive_contact raises for a caseNumber that is not the sender's. */
+const CASE_NOT_THE_CUSTOMERS = 'R0001';
+const MAX_ATTEMPTS = 4;
 
 const SUBJECT_MAX = 120;
 
@@ -36,121 +43,45 @@ export function subjectFrom(text: string): string {
 
 export async function receiveContact(ctx: Ctx, input: ContactInput): Promise<ReceiveResult> {
   const identity = identityForChannel(input.channel, input.from.identity);
-  const receivedAt = input.receivedAt ? new Date(input.receivedAt) : ctx.now();
   const text = input.text.replaceAll('\u0000', '');
-  const { tenantId, actor } = ctx;
+  const item: IntakeItem = {
+    tenant: ctx.tenantId,
+    actorType: ctx.actor.type,
+    actorId: ctx.actor.id,
+    channel: input.channel,
+    kind: identity.kind,
+    platform: identity.platform,
+    value: identity.value,
+    name: input.from.name ?? null,
+    text,
+    subject: input.subject ?? subjectFrom(text),
+    externalId: input.externalId ?? null,
+    caseNumber: input.caseNumber ?? null,
+    receivedAt: (input.receivedAt ? new Date(input.receivedAt) : ctx.now()).toISOString(),
+    attributes: input.attributes,
+  };
 
-  return withRetry(async () => {
-    // Numbering a case takes the tenant's counter row. Taken inside this transaction, the row
-    // would stay locked until commit and every new case in the tenant would queue behind it; so
-    // when the sender has no open case to join, a number is reserved first in its own short
-    // statement. A race (two first contacts at once) can leave a reserved number unused: case
-    // numbers are unique and increasing, with rare gaps.
-    const probe =
-      input.caseNumber === undefined
-        ? await probeIntake(ctx.db, tenantId, identity, input)
-        : { duplicate: false, openCase: true };
-    const reserved = probe.duplicate || probe.openCase ? undefined : await nextCaseNumber(ctx.db, tenantId);
-
-    return ctx.db.transaction(async (tx) => {
-      // Every event of this contact goes out in one INSERT at the end (see EventBuffer).
-      const events = new EventBuffer();
-      if (input.externalId) {
-        const earlier = await findContactByExternalId(tx, tenantId, input.channel, input.externalId);
-        if (earlier) {
-          const caseRow = await findCaseRow(tx, tenantId, earlier.caseId);
-          return {
-            duplicate: true,
-            repeat: earlier.repeat,
-            contact: toContact(earlier),
-            customer: await getCustomer(tx, tenantId, earlier.customerId),
-            case: toCase(caseRow!),
-          };
-        }
-      }
-
-      // Locking the customer makes concurrent contacts from one customer pick the same case.
-      const known = await lockCustomerByIdentity(tx, tenantId, identity);
-      let customer: Customer;
-      if (known) {
-        customer = known;
-        if (input.from.name && !known.name) {
-          await setCustomerName(tx, tenantId, known.id, input.from.name);
-          customer = { ...known, name: input.from.name };
-        }
-      } else {
-        customer = await insertCustomer(tx, tenantId, input.from.name ?? null, identity);
-        events.add({
-          type: 'customer.created',
-          data: { customerId: customer.id, identity: { kind: identity.kind, value: identity.value } },
-        });
-      }
-      const customerId = customer.id;
-
-      let target = null;
-      if (input.caseNumber !== undefined) {
-        target = await findCaseRow(tx, tenantId, String(input.caseNumber), { lock: true });
-        if (!target || target.customerId !== customerId) {
-          throw new AppError(
-            'case_number_invalid',
-            `Case #${input.caseNumber} is not a case of this customer`,
-            [{ path: 'body.caseNumber', message: 'must be a case of the sending customer' }],
-          );
-        }
-      } else if (known) {
-        // (a customer created just now has no case yet)
-        target = await findActiveCaseForCustomer(tx, tenantId, customerId);
-      }
-
-      const repeat = target !== null;
-      const caseRow = target
-        ? await addRepeatContact(tx, events, target, receivedAt)
-        : await openCase(tx, tenantId, events, {
-            customerId,
-            subject: input.subject ?? subjectFrom(text),
-            channel: input.channel,
-            receivedAt,
-            number: reserved,
-          });
-
-      const message = await insertMessage(tx, {
-        tenantId,
-        caseId: caseRow.id,
-        customerId,
-        channel: input.channel,
-        kind: 'inbound',
-        text,
-        authorCustomerId: customerId,
-        createdAt: receivedAt,
-      });
-      const [contactRow] = await tx
-        .insert(contacts)
-        .values({
-          tenantId,
-          caseId: caseRow.id,
-          customerId,
-          messageId: message.id,
-          channel: input.channel,
-          externalId: input.externalId ?? null,
-          repeat,
-          attributes: input.attributes ?? {},
-          receivedAt,
-        })
-        .returning();
-      const contact = contactRow!;
-      events.add({
-        type: 'contact.received',
-        caseId: caseRow.id,
-        data: { contactId: contact.id, messageId: message.id, channel: input.channel, repeat, customerId },
-      });
-      await events.flush(tx, tenantId, actor);
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await intakeQueue(ctx.db).submit<IntakeJson>(item);
+    if ('ok' in outcome) {
+      const result = outcome.ok;
       return {
-        duplicate: false,
-        repeat,
-        contact: toContact(contact),
-        customer,
-        case: toCase(caseRow),
+        duplicate: result.duplicate,
+        repeat: result.repeat,
+        contact: toContact(fromJsonRow(contacts, result.contact)),
+        customer: toCustomer(result.customer),
+        case: toCase(fromJsonRow(cases, result.case)),
       };
-    });
-  });
+    }
+    if (outcome.error === CASE_NOT_THE_CUSTOMERS) {
+      throw new AppError('case_number_invalid', `Case #${input.caseNumber} is not a case of this customer`, [
+        { path: 'body.caseNumber', message: 'must be a case of the sending customer' },
+      ]);
+    }
+    // Another transaction got there first (the same new identity or external id, a deadlock):
+    // the next attempt sees what it committed.
+    if (attempt >= MAX_ATTEMPTS || !isRetryable(outcome.error)) {
+      throw Object.assign(new Error(`intake failed: ${outcome.message}`), { code: outcome.error });
+    }
+  }
 }

@@ -4,7 +4,6 @@ import type { Ctx } from '../../context.ts';
 import { cases, messages } from '../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
 import { type NewEvent, recordEvents } from '../../events/publish.ts';
-import { applyCounterChange } from '../cases/cases.counters.ts';
 import { getCaseRow, toCase } from '../cases/cases.queries.ts';
 import { insertMessage } from './messages.queries.ts';
 
@@ -67,7 +66,6 @@ export async function addMessage(ctx: Ctx, ref: string, input: MessageInput) {
           data: { from: null, to: authorUserId },
         });
       }
-      await applyCounterChange(tx, ctx.tenantId, current, row);
     }
     await recordEvents(tx, ctx.tenantId, ctx.actor, events);
     const [stored] = await tx

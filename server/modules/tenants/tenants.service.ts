@@ -4,7 +4,7 @@
  */
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { type Role, roles } from '../../../shared/domain/roles.ts';
-import type { Executor } from '../../db/client.ts';
+import { type Executor, rows } from '../../db/client.ts';
 import { apiTokens, teamMembers, teams, tenants, users } from '../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
 import { newSecret, sha256 } from '../../lib/secrets.ts';
@@ -111,13 +111,20 @@ export async function createToken(db: Executor, tenantId: string, input: { name:
   return { id: row!.id, secret };
 }
 
+/** Revokes a token; its event tells every node to forget the token at once (see auth.ts). */
 export async function revokeToken(db: Executor, tenantId: string, name: string): Promise<boolean> {
-  const revoked = await db
-    .update(apiTokens)
-    .set({ revokedAt: sql`now()` })
-    .where(and(eq(apiTokens.tenantId, tenantId), eq(apiTokens.name, name), isNull(apiTokens.revokedAt)))
-    .returning({ id: apiTokens.id });
-  return revoked.length > 0;
+  const [revoked] = await rows<{ id: string }>(
+    db,
+    sql`with revoked as (
+          update api_tokens set revoked_at = now()
+          where tenant_id = ${tenantId} and name = ${name} and revoked_at is null returning id),
+        announced as (
+          insert into events (tenant_id, type, actor_type, actor_id, data)
+          select ${tenantId}::uuid, 'token.revoked', 'system', null, jsonb_build_object('tokenId', id, 'name', ${name}::text)
+          from revoked)
+        select id from revoked`,
+  );
+  return revoked !== undefined;
 }
 
 export async function countTenants(db: Executor): Promise<number> {
