@@ -19,6 +19,7 @@ import { registerAuth } from './http/auth.ts';
 import { registerErrorHandling } from './http/errors.ts';
 import { type Metrics, registerMetrics } from './http/metrics.ts';
 import { casesRoutes } from './modules/cases/cases.routes.ts';
+import { channelsRoutes } from './modules/channels/channels.routes.ts';
 import { contactsRoutes } from './modules/contacts/contacts.routes.ts';
 import { customersRoutes } from './modules/customers/customers.routes.ts';
 import { directoryRoutes } from './modules/directory/directory.routes.ts';
@@ -142,6 +143,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   messagesRoutes(app);
   customersRoutes(app);
   directoryRoutes(app);
+  channelsRoutes(app);
   realtimeRoutes(app, database.db, bus);
   app.get('/api/v1/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),

@@ -17,6 +17,7 @@ const team = await given.team(t);
 const seeded = await given.contact(t, { from: { identity: 'robin@example.com' } });
 const caseId = seeded.case.id as string;
 const customerId = seeded.customer.id as string;
+const channel = await given.emailChannel(t);
 
 interface Call {
   url: string;
@@ -90,6 +91,24 @@ const routes: Record<string, RouteSpec> = {
   },
   'GET /api/v1/users': { permission: 'directory.read', calls: () => [{ url: '/api/v1/users' }] },
   'GET /api/v1/teams': { permission: 'directory.read', calls: () => [{ url: '/api/v1/teams' }] },
+  'GET /api/v1/channels': { permission: 'channels.read', calls: () => [{ url: '/api/v1/channels' }] },
+  'GET /api/v1/channels/:id': {
+    permission: 'channels.read',
+    calls: () => [{ url: `/api/v1/channels/${channel.id}` }],
+  },
+  'POST /api/v1/channels': {
+    permission: 'channels.manage',
+    calls: () => [
+      {
+        url: '/api/v1/channels',
+        payload: { type: 'email', name: `Billing ${seq}`, address: `billing-${seq++}@perm.example` },
+      },
+    ],
+  },
+  'PATCH /api/v1/channels/:id': {
+    permission: 'channels.manage',
+    calls: () => [{ url: `/api/v1/channels/${channel.id}`, payload: { name: `Support ${seq++}` } }],
+  },
 };
 
 const key = (r: { method: string; url: string }) => `${r.method} ${r.url}`;

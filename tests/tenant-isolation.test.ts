@@ -26,6 +26,7 @@ const aFirst = await given.contact(a, {
 await given.contact(a, { from: { identity: 'dana@alpha.example' }, text: 'Still down' });
 const aCase = aFirst.case as { id: string; number: number };
 const aCustomer = aFirst.customer as { id: string };
+const aChannel = await given.emailChannel(a, 'help@alpha.example');
 await app.inject({
   method: 'PATCH',
   url: `/api/v1/cases/${aCase.id}`,
@@ -41,7 +42,7 @@ const bSession = await given.signedIn(b, bAdmin);
 const bOwn = await given.contact(b, { from: { identity: 'lee@beta.example' } });
 
 /** A's ids that must never appear in anything B reads. */
-const aIds = [aCase.id, aCustomer.id, aAgent.id, aTeam.id, a.id];
+const aIds = [aCase.id, aCustomer.id, aAgent.id, aTeam.id, a.id, aChannel.id];
 
 interface Call {
   url: string;
@@ -52,10 +53,21 @@ interface Ids {
   caseId: string;
   caseNumber: number;
   customerId: string;
+  channelId: string;
 }
-const aRefs: Ids = { caseId: aCase.id, caseNumber: aCase.number, customerId: aCustomer.id };
+const aRefs: Ids = {
+  caseId: aCase.id,
+  caseNumber: aCase.number,
+  customerId: aCustomer.id,
+  channelId: aChannel.id,
+};
 /** Ids that exist nowhere: A's ids must answer exactly as these do. */
-const ghost: Ids = { caseId: randomUUID(), caseNumber: 987_654, customerId: randomUUID() };
+const ghost: Ids = {
+  caseId: randomUUID(),
+  caseNumber: 987_654,
+  customerId: randomUUID(),
+  channelId: randomUUID(),
+};
 
 /** How B calls each param route, with a body that would be valid on B's own data. */
 const walk: Record<string, (ids: Ids) => Call[]> = {
@@ -77,6 +89,10 @@ const walk: Record<string, (ids: Ids) => Call[]> = {
     { url: `/api/v1/cases/${ids.caseNumber}/messages`, payload: { kind: 'note', text: 'Beta note' } },
   ],
   'GET /api/v1/customers/:id': (ids) => [{ url: `/api/v1/customers/${ids.customerId}` }],
+  'GET /api/v1/channels/:id': (ids) => [{ url: `/api/v1/channels/${ids.channelId}` }],
+  'PATCH /api/v1/channels/:id': (ids) => [
+    { url: `/api/v1/channels/${ids.channelId}`, payload: { name: 'Taken over', active: false } },
+  ],
 };
 
 /** A response with the given ids written as placeholders, to compare A's answer with a ghost's. */
@@ -84,6 +100,7 @@ function neutral(body: string, ids: Ids): string {
   return body
     .replaceAll(ids.caseId, '<case>')
     .replaceAll(ids.customerId, '<customer>')
+    .replaceAll(ids.channelId, '<channel>')
     .replaceAll(String(ids.caseNumber), '<number>');
 }
 
@@ -98,6 +115,7 @@ async function snapshotOfA() {
     case: await get(`/api/v1/cases/${aCase.id}`),
     timeline: await get(`/api/v1/cases/${aCase.id}/timeline`),
     customer: await get(`/api/v1/customers/${aCustomer.id}`),
+    channel: await get(`/api/v1/channels/${aChannel.id}`),
     list: await get('/api/v1/cases?status=active'),
     counts: await get('/api/v1/inbox/counts'),
     contacts: await rows(

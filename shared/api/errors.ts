@@ -19,6 +19,7 @@ export const errorStatus = {
   user_not_found: 404,
   team_not_found: 404,
   tenant_not_found: 404,
+  channel_not_found: 404,
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -15,6 +15,8 @@ export const permissions = {
   'customers.read': ['admin', 'supervisor', 'agent', 'specialist'],
   'directory.read': ['admin', 'supervisor', 'agent', 'specialist'],
   'users.manage': ['admin'],
+  'channels.read': ['admin', 'supervisor', 'agent', 'specialist'],
+  'channels.manage': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof permissions;

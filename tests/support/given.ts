@@ -1,6 +1,7 @@
 /** Builders that arrange a test's own world through the same services operators use. */
 import { randomUUID } from 'node:crypto';
 import type { App } from '../../server/app.ts';
+import { createChannel } from '../../server/modules/channels/channels.service.ts';
 import {
   createTeam,
   createTenant,
@@ -31,6 +32,15 @@ export async function token(t: GivenTenant, role: Role): Promise<{ authorization
 
 export async function team(t: GivenTenant, name = `Team ${randomUUID().slice(0, 6)}`) {
   return createTeam(t.app.database.db, t.id, name);
+}
+
+/** An email channel; its address is unique across tenants, so a random one by default. */
+export async function emailChannel(
+  t: GivenTenant,
+  address = `support-${randomUUID().slice(0, 8)}@${t.slug}.example`,
+  name = `Support ${randomUUID().slice(0, 6)}`,
+) {
+  return createChannel(t.app.database.db, t.id, { type: 'email', name, address });
 }
 
 export const PASSWORD = 'correct horse battery staple';

@@ -61,6 +61,8 @@ export const customerIdentities = pgTable(
     platform: text('platform').notNull().default(''),
     value: text('value').notNull(),
     verified: boolean('verified').notNull().default(false),
+    /** Email: when mail to this address last bounced (a delivery-status report came back). */
+    bouncedAt: ts('bounced_at'),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   (t) => [

@@ -1,3 +1,4 @@
 export * from './cases.ts';
 export * from './customers.ts';
+export * from './email.ts';
 export * from './tenancy.ts';

@@ -17,6 +17,7 @@ import { updateCase } from '../../modules/cases/update-case.ts';
 import { receiveContact } from '../../modules/contacts/receive-contact.ts';
 import { identityForChannel } from '../../modules/customers/customers.identity.ts';
 import { addMessage } from '../../modules/messages/add-message.ts';
+import { createChannel } from '../../modules/channels/channels.service.ts';
 import { countTenants, createTeam, createTenant, createUser } from '../../modules/tenants/tenants.service.ts';
 import { type Db, rows, sql } from '../client.ts';
 import { customerIdentities, organisations } from '../schema/index.ts';
@@ -36,6 +37,9 @@ export const DEMO_SIGN_IN = {
   email: 'alex@northwind-broadband.example',
   password: 'rapport-demo-2026',
 };
+
+/** The demo organisation's email channel: mail sent here (port 2525 by default) opens cases. */
+export const DEMO_SUPPORT_ADDRESS = 'support@northwind-broadband.example';
 
 export interface DemoSummary {
   tenantId: string;
@@ -90,6 +94,12 @@ async function seedInto(db: Db): Promise<DemoSummary> {
   const tenantId = tenant.id;
   const teamIds = new Map<string, string>();
   for (const name of TEAMS) teamIds.set(name, (await createTeam(db, tenantId, name)).id);
+  await createChannel(db, tenantId, {
+    type: 'email',
+    name: 'Support',
+    address: DEMO_SUPPORT_ADDRESS,
+    settings: { acknowledgement: { enabled: true, locale: 'en' } },
+  });
   const staff = new Map<string, Actor>();
   for (const s of STAFF) {
     const user = await createUser(db, tenantId, {
