@@ -23,6 +23,16 @@ export interface Config {
   logLevel: string;
   /** RAPPORT_LOGIN_LIMIT: sign-in attempts per IP per 5 minutes (default 10). */
   loginLimit: number;
+  /** RAPPORT_SMTP: run the inbound SMTP listener (default true). */
+  smtpEnabled: boolean;
+  /** RAPPORT_SMTP_HOST: interface the SMTP listener binds (default 127.0.0.1). */
+  smtpHost: string;
+  /** RAPPORT_SMTP_PORT: inbound SMTP port (default 2525). */
+  smtpPort: number;
+  /** RAPPORT_SMTP_MAX_BYTES: largest inbound message accepted; larger ones get 552 (default 30 MiB). */
+  smtpMaxBytes: number;
+  /** RAPPORT_SMTP_OUTBOUND_URL: smtp://user:pass@host:port (or smtps://) for outgoing mail; unset = kept queued. */
+  smtpOutboundUrl: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -55,6 +65,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, got "${logLevel}"`);
   }
+  const smtpOutboundUrl = env.RAPPORT_SMTP_OUTBOUND_URL || null;
+  if (smtpOutboundUrl && !/^smtps?:\/\//.test(smtpOutboundUrl)) {
+    problems.push('RAPPORT_SMTP_OUTBOUND_URL must start with smtp:// or smtps://');
+  }
   const secret = env.RAPPORT_SECRET || null;
   if (secret !== null && secret.length < 32) problems.push('RAPPORT_SECRET must be at least 32 characters');
   const config: Config = {
@@ -67,6 +81,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secureCookies: bool('RAPPORT_SECURE_COOKIES', false),
     logLevel,
     loginLimit: int('RAPPORT_LOGIN_LIMIT', 10, 1, 100000),
+    smtpEnabled: bool('RAPPORT_SMTP', true),
+    smtpHost: env.RAPPORT_SMTP_HOST || '127.0.0.1',
+    smtpPort: int('RAPPORT_SMTP_PORT', 2525, 0, 65535),
+    smtpMaxBytes: int('RAPPORT_SMTP_MAX_BYTES', 30 * 1024 * 1024, 1024, 200 * 1024 * 1024),
+    smtpOutboundUrl,
   };
   if (problems.length > 0) throw new ConfigError(`Configuration problems:\n  - ${problems.join('\n  - ')}`);
   return config;
