@@ -13,6 +13,7 @@ import {
 import { ApiError } from '../lib/api.ts';
 import { ErrorAlert } from '../ui/error-alert.tsx';
 import { CasePage } from './case-page.tsx';
+import { ChannelsPage } from './channels-page.tsx';
 import { InboxPage, type InboxView, inboxViews } from './inbox-page.tsx';
 import { NotFound, RootNotFound } from './not-found.tsx';
 import { sessionQuery } from './queries.ts';
@@ -83,9 +84,15 @@ export const caseRoute = createRoute({
   component: CasePage,
 });
 
+export const channelsRoute = createRoute({
+  getParentRoute: () => signedInRoute,
+  path: '/settings/channels',
+  component: ChannelsPage,
+});
+
 const routeTree = rootRoute.addChildren([
   signInRoute,
-  signedInRoute.addChildren([indexRoute, inboxRoute, caseRoute]),
+  signedInRoute.addChildren([indexRoute, inboxRoute, caseRoute, channelsRoute]),
 ]);
 
 export function createAgentRouter(queryClient: QueryClient) {

@@ -67,8 +67,9 @@ export function Shell() {
           </Group>
         </Group>
       </AppShell.Header>
-      <AppShell.Navbar p="xs" aria-label="Inbox views" component="nav" inert={phone && !navOpen}>
+      <AppShell.Navbar p="xs" aria-label="Navigation" component="nav" inert={phone && !navOpen}>
         <InboxNav teamCount={session.user.teamIds.length} />
+        {session.user.role === 'admin' || session.user.role === 'supervisor' ? <SettingsNav /> : null}
       </AppShell.Navbar>
       <AppShell.Main id="main" tabIndex={-1} className="app-main">
         <Outlet />
@@ -109,6 +110,23 @@ function InboxNav({ teamCount }: { teamCount: number }) {
             </Link>
           </li>
         ))}
+      </ul>
+    </>
+  );
+}
+
+function SettingsNav() {
+  return (
+    <>
+      <Text size="xs" fw={600} c="dimmed" tt="uppercase" px="xs" pb={6} pt={16} id="settings-nav-heading">
+        Settings
+      </Text>
+      <ul className="nav-list" aria-labelledby="settings-nav-heading">
+        <li>
+          <Link to="/settings/channels" className="nav-link" activeProps={{ 'aria-current': 'page' }}>
+            <span>Channels</span>
+          </Link>
+        </li>
       </ul>
     </>
   );

@@ -14,10 +14,11 @@ import type {
   MessageResult,
   Timeline,
 } from '../../shared/api/cases.ts';
+import type { Channel, ChannelInput, ChannelPatch } from '../../shared/api/channels.ts';
 import type { Customer } from '../../shared/api/customers.ts';
 import type { Session, SignIn, Team, User } from '../../shared/api/directory.ts';
 
-export type { Case, CaseListQuery, Customer, Session, Team, User };
+export type { Case, CaseListQuery, Channel, ChannelInput, ChannelPatch, Customer, Session, Team, User };
 export type CasePage = Static<typeof CaseList>;
 export type BadgeCounts = Static<typeof Badges>;
 export type TimelineEntry = Static<typeof Timeline>['items'][number];
@@ -100,4 +101,9 @@ export const api = {
   },
   users: async () => (await request<{ items: User[] }>('GET', '/api/v1/users')).items,
   teams: async () => (await request<{ items: Team[] }>('GET', '/api/v1/teams')).items,
+  channels: {
+    list: async () => (await request<{ items: Channel[] }>('GET', '/api/v1/channels')).items,
+    create: (input: ChannelInput) => request<Channel>('POST', '/api/v1/channels', input),
+    update: (id: string, patch: ChannelPatch) => request<Channel>('PATCH', `/api/v1/channels/${id}`, patch),
+  },
 };
