@@ -18,11 +18,13 @@ import type { Database } from './db/client.ts';
 import { registerAuth } from './http/auth.ts';
 import { registerErrorHandling } from './http/errors.ts';
 import { type Metrics, registerMetrics } from './http/metrics.ts';
+import { deriveKey } from './lib/secrets.ts';
 import { casesRoutes } from './modules/cases/cases.routes.ts';
 import { channelsRoutes } from './modules/channels/channels.routes.ts';
 import { contactsRoutes } from './modules/contacts/contacts.routes.ts';
 import { customersRoutes } from './modules/customers/customers.routes.ts';
 import { directoryRoutes } from './modules/directory/directory.routes.ts';
+import { createOutboxSender, type OutboxSender, useThreadingSecret } from './modules/email/email.outbox.ts';
 import { healthRoutes, version } from './modules/health/health.routes.ts';
 import { messagesRoutes } from './modules/messages/messages.routes.ts';
 import { sessionsRoutes } from './modules/sessions/sessions.routes.ts';
@@ -38,6 +40,8 @@ export interface AppOptions {
   logger?: boolean | { level: string };
   /** Built web assets; served when present. */
   webRoot?: string;
+  /** The relay outgoing email is handed to (smtp://…); null or absent keeps it queued. */
+  smtpOutboundUrl?: string | null;
 }
 
 /** One registered route as declared; the tenant-walk and permission tests iterate over these. */
@@ -53,6 +57,7 @@ export interface App extends FastifyInstance {
   bus: Bus;
   metrics: Metrics;
   database: Database;
+  emailOutbox: OutboxSender;
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -132,6 +137,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
   app.decorate('metrics', metrics);
   app.decorate('database', database);
   registerAuth(app, database.db, bus);
+  useThreadingSecret(deriveKey(options.secret, 'email-threading'));
+  const emailOutbox = createOutboxSender({
+    db: database.db,
+    log: app.log,
+    url: options.smtpOutboundUrl ?? null,
+  });
+  app.decorate('emailOutbox', emailOutbox);
+  app.addHook('onReady', async () => emailOutbox.start());
 
   healthRoutes(app, database);
   sessionsRoutes(app, {
@@ -140,7 +153,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   contactsRoutes(app, metrics);
   casesRoutes(app);
-  messagesRoutes(app);
+  messagesRoutes(app, emailOutbox);
   customersRoutes(app);
   directoryRoutes(app);
   channelsRoutes(app);
@@ -167,6 +180,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   }
 
   app.addHook('onClose', async () => {
+    await emailOutbox.stop();
     await bus.close();
   });
   return app;

@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     secureCookies: config.secureCookies,
     loginLimit: config.loginLimit,
     logger: { level: config.logLevel },
+    smtpOutboundUrl: config.smtpOutboundUrl,
   });
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');

@@ -79,6 +79,19 @@ export const Badges = Type.Object({
   open: Type.Integer(),
 });
 
+export const Delivery = Type.Object(
+  {
+    status: Type.Union([Type.Literal('queued'), Type.Literal('sent'), Type.Literal('failed')], {
+      description: 'queued until the relay accepts it (retried with back-off), then sent; failed for good',
+    }),
+    attempts: Type.Integer({ description: 'Delivery attempts made so far' }),
+    lastError: Type.Optional(Type.String({ description: 'The relay’s answer to the last failed attempt' })),
+    sentAt: Type.Optional(Timestamp),
+  },
+  { description: 'How an outbound email is doing' },
+);
+export type Delivery = Static<typeof Delivery>;
+
 export const TimelineMessage = Type.Object({
   id: Uuid,
   kind: Type.Union([Type.Literal('inbound'), Type.Literal('outbound'), Type.Literal('note')]),
@@ -87,6 +100,8 @@ export const TimelineMessage = Type.Object({
   authorUserId: Nullable(Uuid),
   authorCustomerId: Nullable(Uuid),
   createdAt: Timestamp,
+  /** Outbound email only; null for every other message. */
+  delivery: Nullable(Delivery),
 });
 
 export const TimelineEntry = Type.Object({

@@ -6,6 +6,16 @@ export const errorStatus = {
   identity_missing: 422,
   identity_invalid: 422,
   case_number_invalid: 422,
+  /** A reply on email to a customer without an email address. */
+  email_recipient_missing: 422,
+  /** An email that cannot be written safely (email.compose.ts ComposeError codes, prefixed). */
+  email_invalid_address: 422,
+  email_no_recipients: 422,
+  email_too_many_recipients: 422,
+  email_invalid_message_id: 422,
+  email_header_not_allowed: 422,
+  email_invalid_header_value: 422,
+  email_invalid_attachment: 422,
   invalid_transition: 409,
   invalid_cursor: 400,
   unauthenticated: 401,

@@ -3,7 +3,7 @@
  * and whether it was a repeat), replies and internal notes as cards, every other change as one
  * compact line saying who did what.
  */
-import { Loader, Text } from '@mantine/core';
+import { Badge, Loader, Text } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { channelLabels } from '../../shared/domain/channels.ts';
 import type { Case, TimelineEntry } from '../lib/api.ts';
@@ -83,11 +83,17 @@ function Entry({ entry, names, customerName }: { entry: TimelineEntry; names: Na
             {note ? 'Internal note · not seen by the customer' : 'Replied'}
           </Text>
           {note ? null : <ChannelBadge channel={message.channel} />}
+          {message.delivery ? <DeliveryBadge delivery={message.delivery} /> : null}
           <Text span size="xs" c="dimmed" ml="auto">
             <RelativeTime iso={entry.at} />
           </Text>
         </header>
         <div className="message-body">{message.text}</div>
+        {message.delivery?.status === 'failed' ? (
+          <Text size="xs" c="red.9" mt={4} data-testid="delivery-error">
+            Not delivered: {message.delivery.lastError ?? 'the mail server refused it'}
+          </Text>
+        ) : null}
       </article>
     );
   }
@@ -101,6 +107,34 @@ function Entry({ entry, names, customerName }: { entry: TimelineEntry; names: Na
         </Text>
       </span>
     </p>
+  );
+}
+
+type Delivery = NonNullable<NonNullable<TimelineEntry['message']>['delivery']>;
+
+const deliveryLabels: Record<Delivery['status'], { text: string; color: string }> = {
+  queued: { text: 'Email queued', color: 'yellow.9' },
+  sent: { text: 'Email sent', color: 'teal.9' },
+  failed: { text: 'Email failed', color: 'red.9' },
+};
+
+/** Where an emailed reply is: words first, colour second; retries are counted in the label. */
+function DeliveryBadge({ delivery }: { delivery: Delivery }) {
+  const { text, color } = deliveryLabels[delivery.status];
+  const retrying = delivery.status === 'queued' && delivery.attempts > 0;
+  return (
+    <Badge
+      size="sm"
+      radius="sm"
+      fw={600}
+      tt="none"
+      variant="outline"
+      color={color}
+      data-delivery={delivery.status}
+      title={delivery.lastError}
+    >
+      {retrying ? `${text} · retrying (${delivery.attempts} attempts)` : text}
+    </Badge>
   );
 }
 

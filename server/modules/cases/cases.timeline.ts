@@ -2,6 +2,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import type { TimelineEntry } from '../../../shared/api/cases.ts';
 import type { Executor } from '../../db/client.ts';
 import { events } from '../../db/schema/index.ts';
+import { deliveryByMessage } from '../email/email.outbox.ts';
 import { toTimelineMessage } from '../messages/add-message.ts';
 import { listMessagesByIds } from '../messages/messages.queries.ts';
 import { getCaseRow } from './cases.queries.ts';
@@ -17,9 +18,13 @@ export async function getTimeline(db: Executor, tenantId: string, ref: string): 
   const messageIds = list
     .map((e) => (e.data as { messageId?: string }).messageId)
     .filter((id): id is string => !!id);
-  const byId = new Map(
-    (await listMessagesByIds(db, tenantId, messageIds)).map((m) => [m.id, toTimelineMessage(m)]),
+  const found = await listMessagesByIds(db, tenantId, messageIds);
+  const deliveries = await deliveryByMessage(
+    db,
+    tenantId,
+    found.filter((m) => m.kind === 'outbound').map((m) => m.id),
   );
+  const byId = new Map(found.map((m) => [m.id, toTimelineMessage(m, deliveries.get(m.id) ?? null)]));
   return list.map((e) => {
     const data = e.data as Record<string, unknown>;
     const message = typeof data.messageId === 'string' ? byId.get(data.messageId) : undefined;

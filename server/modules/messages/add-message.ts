@@ -5,6 +5,7 @@ import { cases, messages } from '../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
 import { type NewEvent, recordEvents } from '../../events/publish.ts';
 import { getCaseRow, toCase } from '../cases/cases.queries.ts';
+import { type Delivery, enqueueReply } from '../email/email.outbox.ts';
 import { insertMessage } from './messages.queries.ts';
 
 /**
@@ -12,7 +13,13 @@ import { insertMessage } from './messages.queries.ts';
  * last wrote on unless another is named; the first reply sets first response time, moves a new
  * case to open, and makes an unowned case the replier's (one accountable owner).
  */
-export async function addMessage(ctx: Ctx, ref: string, input: MessageInput) {
+export async function addMessage(
+  ctx: Ctx,
+  ref: string,
+  input: MessageInput,
+  /** `email`: a reply on email is queued for sending (the API); the demo seed mails no one. */
+  options: { email?: boolean } = {},
+) {
   const authorUserId = ctx.actor.type === 'user' ? ctx.actor.id : null;
   return ctx.db.transaction(async (tx) => {
     const current = await getCaseRow(tx, ctx.tenantId, ref, { lock: true });
@@ -30,6 +37,18 @@ export async function addMessage(ctx: Ctx, ref: string, input: MessageInput) {
       text: input.text,
       authorUserId,
     });
+    // Composed and queued in this transaction: a reply that cannot be mailed is not stored.
+    const delivery =
+      input.kind === 'reply' && channel === 'email' && options.email
+        ? await enqueueReply(tx, {
+            tenantId: ctx.tenantId,
+            caseId: current.id,
+            messageId: message.id,
+            authorUserId,
+            text: input.text,
+            date: ctx.now(),
+          })
+        : null;
     const events: NewEvent[] = [
       {
         type: input.kind === 'reply' ? 'message.replied' : 'message.noted',
@@ -72,7 +91,7 @@ export async function addMessage(ctx: Ctx, ref: string, input: MessageInput) {
       .select()
       .from(messages)
       .where(and(eq(messages.tenantId, ctx.tenantId), eq(messages.id, message.id)));
-    return { message: toTimelineMessage(stored!), case: toCase(row) };
+    return { message: toTimelineMessage(stored!, delivery), case: toCase(row) };
   });
 }
 
@@ -86,7 +105,7 @@ async function lastInboundChannel(db: Ctx['db'], tenantId: string, caseId: strin
   return row?.channel ?? null;
 }
 
-export function toTimelineMessage(m: typeof messages.$inferSelect) {
+export function toTimelineMessage(m: typeof messages.$inferSelect, delivery: Delivery | null = null) {
   return {
     id: m.id,
     kind: m.kind as 'inbound' | 'outbound' | 'note',
@@ -95,5 +114,6 @@ export function toTimelineMessage(m: typeof messages.$inferSelect) {
     authorUserId: m.authorUserId,
     authorCustomerId: m.authorCustomerId,
     createdAt: m.createdAt.toISOString(),
+    delivery,
   };
 }

@@ -3,9 +3,10 @@ import { CaseRef, MessageInput, MessageResult } from '../../../shared/api/cases.
 import { ErrorResponse } from '../../../shared/api/common.ts';
 import { allows } from '../../../shared/domain/permissions.ts';
 import { AppError } from '../../errors.ts';
+import type { OutboxSender } from '../email/email.outbox.ts';
 import { addMessage } from './add-message.ts';
 
-export function messagesRoutes(app: FastifyInstance): void {
+export function messagesRoutes(app: FastifyInstance, outbox?: OutboxSender): void {
   app.post(
     '/api/v1/cases/:id/messages',
     {
@@ -25,7 +26,10 @@ export function messagesRoutes(app: FastifyInstance): void {
         throw new AppError('forbidden', `The ${request.ctx.actor.role} role may not reply to customers`);
       }
       const { id } = request.params as { id: string };
-      return reply.status(201).send(await addMessage(request.ctx, id, body));
+      const result = await addMessage(request.ctx, id, body, { email: true });
+      // Committed: the sender can take it now rather than at its next poll.
+      if (result.message.delivery) outbox?.kick();
+      return reply.status(201).send(result);
     },
   );
 }
