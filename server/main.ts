@@ -10,6 +10,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { DatabaseBusyError, openDatabase } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { DEMO_SIGN_IN, seedDemoIfEmpty } from './db/seed/demo.ts';
+import { createSmtpListener, SmtpListenError, type SmtpListener } from './modules/email/email.smtp.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -27,9 +28,11 @@ async function main(): Promise<void> {
     logger: { level: config.logLevel },
     smtpOutboundUrl: config.smtpOutboundUrl,
   });
+  let smtp: SmtpListener | null = null;
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
     await app.close();
+    await smtp?.close();
     await database.close();
     process.exit(0);
   };
@@ -40,6 +43,18 @@ async function main(): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   const where = database.engine === 'pglite' ? `embedded PGlite in ${database.dataDir}` : 'PostgreSQL';
   console.log(`\nRapport is running at http://${config.host}:${port} (${where})`);
+  if (config.smtpEnabled) {
+    // Inbound mail; the processor that turns stored mail into cases wires onStored.
+    smtp = createSmtpListener({
+      db: database.db,
+      log: app.log,
+      host: config.smtpHost,
+      port: config.smtpPort,
+      maxBytes: config.smtpMaxBytes,
+    });
+    const listening = await smtp.listen();
+    console.log(`Inbound mail (SMTP) at ${config.smtpHost}:${listening.port}`);
+  }
   if (seeded || config.seedDemo) {
     console.log(
       `Demo sign-in: organisation "${DEMO_SIGN_IN.tenant}", ${DEMO_SIGN_IN.email} / ${DEMO_SIGN_IN.password}\n`,
@@ -56,7 +71,7 @@ function localSecret(dataDir: string, engine: string): string {
 }
 
 main().catch((err) => {
-  if (err instanceof ConfigError || err instanceof DatabaseBusyError) {
+  if (err instanceof ConfigError || err instanceof DatabaseBusyError || err instanceof SmtpListenError) {
     console.error(err.message);
     process.exit(2);
   }

@@ -62,6 +62,8 @@ export async function startServerProcess(options: ServerOptions): Promise<Server
       RAPPORT_DATA_DIR: options.dataDir,
       RAPPORT_SEED_DEMO: 'false',
       LOG_LEVEL: 'warn',
+      // Inbound SMTP on a free port: parallel servers must not fight over 2525.
+      RAPPORT_SMTP_PORT: '0',
       ...options.env,
     },
   });
