@@ -2,6 +2,7 @@
  * Builds the HTTP application: plugins, auth, every module's routes and realtime. Never listens (main.ts does), so tests drive it with `app.inject`.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cookie from '@fastify/cookie';
@@ -24,7 +25,10 @@ import { channelsRoutes } from './modules/channels/channels.routes.ts';
 import { contactsRoutes } from './modules/contacts/contacts.routes.ts';
 import { customersRoutes } from './modules/customers/customers.routes.ts';
 import { directoryRoutes } from './modules/directory/directory.routes.ts';
+import { createFileStore } from './modules/email/email.attachments.ts';
 import { createOutboxSender, type OutboxSender, useThreadingSecret } from './modules/email/email.outbox.ts';
+import { createInboundProcessor, type InboundProcessor } from './modules/email/email.process.ts';
+import { emailRoutes } from './modules/email/email.routes.ts';
 import { healthRoutes, version } from './modules/health/health.routes.ts';
 import { messagesRoutes } from './modules/messages/messages.routes.ts';
 import { sessionsRoutes } from './modules/sessions/sessions.routes.ts';
@@ -42,6 +46,11 @@ export interface AppOptions {
   webRoot?: string;
   /** The relay outgoing email is handed to (smtp://…); null or absent keeps it queued. */
   smtpOutboundUrl?: string | null;
+  /**
+   * Where attachment bytes are kept: default `<dataDir>/attachments` for the embedded database,
+   * a temporary directory for one in memory (main.ts passes the data directory's on PostgreSQL).
+   */
+  attachmentsDir?: string;
 }
 
 /** One registered route as declared; the tenant-walk and permission tests iterate over these. */
@@ -58,6 +67,8 @@ export interface App extends FastifyInstance {
   metrics: Metrics;
   database: Database;
   emailOutbox: OutboxSender;
+  /** Turns stored inbound mail into contacts; `kick()` after storing one. */
+  emailInbound: InboundProcessor;
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -157,6 +168,20 @@ export async function buildApp(options: AppOptions): Promise<App> {
   customersRoutes(app);
   directoryRoutes(app);
   channelsRoutes(app);
+  const attachmentsDir =
+    options.attachmentsDir ??
+    (database.dataDir
+      ? path.join(database.dataDir, 'attachments')
+      : fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-attachments-')));
+  const emailInbound = createInboundProcessor({
+    db: database.db,
+    log: app.log,
+    secret: deriveKey(options.secret, 'email-threading'),
+    store: createFileStore(attachmentsDir),
+  });
+  app.decorate('emailInbound', emailInbound);
+  emailRoutes(app, emailInbound);
+  app.addHook('onReady', async () => emailInbound.start());
   realtimeRoutes(app, database.db, bus);
   app.get('/api/v1/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),
@@ -181,6 +206,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   app.addHook('onClose', async () => {
     await emailOutbox.stop();
+    await emailInbound.stop();
     await bus.close();
   });
   return app;

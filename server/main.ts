@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     secureCookies: config.secureCookies,
     loginLimit: config.loginLimit,
     logger: { level: config.logLevel },
+    attachmentsDir: path.join(config.dataDir, 'attachments'),
     smtpOutboundUrl: config.smtpOutboundUrl,
   });
   let smtp: SmtpListener | null = null;
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
       host: config.smtpHost,
       port: config.smtpPort,
       maxBytes: config.smtpMaxBytes,
+      onStored: () => app.emailInbound.kick(),
     });
     const listening = await smtp.listen();
     console.log(`Inbound mail (SMTP) at ${config.smtpHost}:${listening.port}`);

@@ -18,6 +18,9 @@ const seeded = await given.contact(t, { from: { identity: 'robin@example.com' } 
 const caseId = seeded.case.id as string;
 const customerId = seeded.customer.id as string;
 const channel = await given.emailChannel(t);
+/** Quarantined mail for the reprocess calls: each allowed call takes one back to pending. */
+const quarantined = await given.quarantinedEmails(t, channel, 12);
+let nextQuarantined = 0;
 
 interface Call {
   url: string;
@@ -108,6 +111,14 @@ const routes: Record<string, RouteSpec> = {
   'PATCH /api/v1/channels/:id': {
     permission: 'channels.manage',
     calls: () => [{ url: `/api/v1/channels/${channel.id}`, payload: { name: `Support ${seq++}` } }],
+  },
+  'GET /api/v1/email/quarantine': {
+    permission: 'email.quarantine',
+    calls: () => [{ url: '/api/v1/email/quarantine' }],
+  },
+  'POST /api/v1/email/quarantine/:id/reprocess': {
+    permission: 'email.quarantine',
+    calls: () => [{ url: `/api/v1/email/quarantine/${quarantined[nextQuarantined++]}/reprocess` }],
   },
 };
 

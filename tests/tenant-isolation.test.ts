@@ -27,6 +27,7 @@ await given.contact(a, { from: { identity: 'dana@alpha.example' }, text: 'Still 
 const aCase = aFirst.case as { id: string; number: number };
 const aCustomer = aFirst.customer as { id: string };
 const aChannel = await given.emailChannel(a, 'help@alpha.example');
+const [aQuarantined] = await given.quarantinedEmails(a, aChannel);
 await app.inject({
   method: 'PATCH',
   url: `/api/v1/cases/${aCase.id}`,
@@ -42,7 +43,7 @@ const bSession = await given.signedIn(b, bAdmin);
 const bOwn = await given.contact(b, { from: { identity: 'lee@beta.example' } });
 
 /** A's ids that must never appear in anything B reads. */
-const aIds = [aCase.id, aCustomer.id, aAgent.id, aTeam.id, a.id, aChannel.id];
+const aIds = [aCase.id, aCustomer.id, aAgent.id, aTeam.id, a.id, aChannel.id, aQuarantined!];
 
 interface Call {
   url: string;
@@ -54,12 +55,14 @@ interface Ids {
   caseNumber: number;
   customerId: string;
   channelId: string;
+  inboundEmailId: string;
 }
 const aRefs: Ids = {
   caseId: aCase.id,
   caseNumber: aCase.number,
   customerId: aCustomer.id,
   channelId: aChannel.id,
+  inboundEmailId: aQuarantined!,
 };
 /** Ids that exist nowhere: A's ids must answer exactly as these do. */
 const ghost: Ids = {
@@ -67,6 +70,7 @@ const ghost: Ids = {
   caseNumber: 987_654,
   customerId: randomUUID(),
   channelId: randomUUID(),
+  inboundEmailId: randomUUID(),
 };
 
 /** How B calls each param route, with a body that would be valid on B's own data. */
@@ -93,6 +97,9 @@ const walk: Record<string, (ids: Ids) => Call[]> = {
   'PATCH /api/v1/channels/:id': (ids) => [
     { url: `/api/v1/channels/${ids.channelId}`, payload: { name: 'Taken over', active: false } },
   ],
+  'POST /api/v1/email/quarantine/:id/reprocess': (ids) => [
+    { url: `/api/v1/email/quarantine/${ids.inboundEmailId}/reprocess` },
+  ],
 };
 
 /** A response with the given ids written as placeholders, to compare A's answer with a ghost's. */
@@ -101,6 +108,7 @@ function neutral(body: string, ids: Ids): string {
     .replaceAll(ids.caseId, '<case>')
     .replaceAll(ids.customerId, '<customer>')
     .replaceAll(ids.channelId, '<channel>')
+    .replaceAll(ids.inboundEmailId, '<inbound>')
     .replaceAll(String(ids.caseNumber), '<number>');
 }
 
@@ -116,6 +124,7 @@ async function snapshotOfA() {
     timeline: await get(`/api/v1/cases/${aCase.id}/timeline`),
     customer: await get(`/api/v1/customers/${aCustomer.id}`),
     channel: await get(`/api/v1/channels/${aChannel.id}`),
+    quarantine: await get('/api/v1/email/quarantine'),
     list: await get('/api/v1/cases?status=active'),
     counts: await get('/api/v1/inbox/counts'),
     contacts: await rows(
@@ -144,7 +153,7 @@ test('every route with path params answers 404 to a second tenant using the firs
       for (const headers of [b.headers, bSession.write]) {
         const res = await app.inject({ method, url: call.url, headers, payload: call.payload });
         assert.equal(res.statusCode, 404, `${method} ${call.url} as tenant B: ${res.body}`);
-        assert.match(res.json().error.code, /^[a-z]+_not_found$/, `${method} ${call.url}`);
+        assert.match(res.json().error.code, /^[a-z_]+_not_found$/, `${method} ${call.url}`);
         assert.notEqual(res.json().error.code, 'route_not_found', `${method} ${call.url} reached its route`);
         // Indistinguishable from an id that exists nowhere: the answer says nothing about A.
         const other = ghostCalls[i]!;

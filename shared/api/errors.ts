@@ -30,6 +30,7 @@ export const errorStatus = {
   team_not_found: 404,
   tenant_not_found: 404,
   channel_not_found: 404,
+  inbound_email_not_found: 404,
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -17,6 +17,7 @@ export const permissions = {
   'users.manage': ['admin'],
   'channels.read': ['admin', 'supervisor', 'agent', 'specialist'],
   'channels.manage': ['admin'],
+  'email.quarantine': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof permissions;

@@ -1,6 +1,7 @@
 /** Builders that arrange a test's own world through the same services operators use. */
 import { randomUUID } from 'node:crypto';
 import type { App } from '../../server/app.ts';
+import { inboundEmails } from '../../server/db/schema/index.ts';
 import { createChannel } from '../../server/modules/channels/channels.service.ts';
 import {
   createTeam,
@@ -41,6 +42,34 @@ export async function emailChannel(
   name = `Support ${randomUUID().slice(0, 6)}`,
 ) {
   return createChannel(t.app.database.db, t.id, { type: 'email', name, address });
+}
+
+/** Inbound mail the processor gave up on, as the quarantine lists it; returns the row ids. */
+export async function quarantinedEmails(
+  t: GivenTenant,
+  channel: { id: string },
+  count = 1,
+): Promise<string[]> {
+  const inserted = await t.app.database.db
+    .insert(inboundEmails)
+    .values(
+      Array.from({ length: count }, () => {
+        const raw = Buffer.from(`not an email ${randomUUID()}`);
+        return {
+          tenantId: t.id,
+          channelId: channel.id,
+          source: 'smtp',
+          dedupeKey: `sha256:${randomUUID()}`,
+          raw,
+          size: raw.length,
+          status: 'quarantined',
+          reason: 'not_email: no email header found',
+          attempts: 1,
+        };
+      }),
+    )
+    .returning({ id: inboundEmails.id });
+  return inserted.map((r) => r.id);
 }
 
 export const PASSWORD = 'correct horse battery staple';

@@ -24,6 +24,10 @@ export interface IntakeItem {
   caseNumber: number | null;
   receivedAt: string;
   attributes?: Record<string, unknown>;
+  /** A case the caller verified (a signed email reply token): joined whoever the sender is. */
+  caseId?: string | null;
+  /** Machine-written (auto-reply, bounce): stored, but no repeat, no reopening (migration 0003). */
+  automatic?: boolean;
 }
 
 /** One contact's result: receive_contact's JSON, or the SQLSTATE that rolled it back alone. */

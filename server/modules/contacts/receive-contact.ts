@@ -12,7 +12,7 @@ import { cases, contacts } from '../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
 import { isRetryable } from '../../lib/retry.ts';
 import { toCase } from '../cases/cases.queries.ts';
-import { identityForChannel } from '../customers/customers.identity.ts';
+import { identityForChannel, type ParsedIdentity } from '../customers/customers.identity.ts';
 import { type CustomerRow, toCustomer } from '../customers/customers.queries.ts';
 import { toContact } from './contacts.queries.ts';
 import { type IntakeItem, intakeQueue } from './intake-queue.ts';
@@ -32,6 +32,8 @@ interface IntakeJson {
 
 /** SQLSTATE receive_contact raises for a caseNumber that is not the sender's. */
 const CASE_NOT_THE_CUSTOMERS = 'R0001';
+/** SQLSTATE receive_contact raises for a trusted caseId that does not exist in the tenant. */
+const CASE_MISSING = 'R0002';
 const MAX_ATTEMPTS = 4;
 
 const SUBJECT_MAX = 120;
@@ -41,8 +43,25 @@ export function subjectFrom(text: string): string {
   return line.length > SUBJECT_MAX ? `${line.slice(0, SUBJECT_MAX - 1)}…` : line;
 }
 
-export async function receiveContact(ctx: Ctx, input: ContactInput): Promise<ReceiveResult> {
-  const identity = identityForChannel(input.channel, input.from.identity);
+/** What only a channel adapter may say about a contact, never a request body. */
+export interface IntakeOptions {
+  /** Join this case even when the sender is not its customer (a verified threading token). */
+  caseId?: string;
+  /** Machine-written: stored on the case without counting as a repeat or reopening it. */
+  automatic?: boolean;
+  /**
+   * The sender as the channel already parsed it by its own rules (email: RFC 5322 via the mail
+   * parser, which accepts quoted local parts and dotless domains the typed-in form refuses).
+   */
+  identity?: ParsedIdentity;
+}
+
+export async function receiveContact(
+  ctx: Ctx,
+  input: ContactInput,
+  options: IntakeOptions = {},
+): Promise<ReceiveResult> {
+  const identity = options.identity ?? identityForChannel(input.channel, input.from.identity);
   const text = input.text.replaceAll('\u0000', '');
   const item: IntakeItem = {
     tenant: ctx.tenantId,
@@ -59,6 +78,8 @@ export async function receiveContact(ctx: Ctx, input: ContactInput): Promise<Rec
     caseNumber: input.caseNumber ?? null,
     receivedAt: (input.receivedAt ? new Date(input.receivedAt) : ctx.now()).toISOString(),
     attributes: input.attributes,
+    caseId: options.caseId ?? null,
+    automatic: options.automatic ?? false,
   };
 
   for (let attempt = 1; ; attempt++) {
@@ -77,6 +98,9 @@ export async function receiveContact(ctx: Ctx, input: ContactInput): Promise<Rec
       throw new AppError('case_number_invalid', `Case #${input.caseNumber} is not a case of this customer`, [
         { path: 'body.caseNumber', message: 'must be a case of the sending customer' },
       ]);
+    }
+    if (outcome.error === CASE_MISSING) {
+      throw new AppError('case_not_found', 'No such case here');
     }
     // Another transaction got there first (the same new identity or external id, a deadlock):
     // the next attempt sees what it committed.
