@@ -610,6 +610,44 @@ describe('duplicates, crashes and quarantine', () => {
   });
 });
 
+describe('attachments', () => {
+  test('an inline cid: image is marked inline, a file beside it is not, and equal bytes are stored once', async () => {
+    const { t, channel } = await setup();
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+    const body = [
+      '--r',
+      'Content-Type: text/html; charset=utf-8',
+      '',
+      '<p>Look: <img src="cid:shot@customer.example"></p>',
+      '--r',
+      'Content-Type: image/png',
+      'Content-ID: <shot@customer.example>',
+      'Content-Transfer-Encoding: base64',
+      '',
+      png.toString('base64'),
+      '--r',
+      'Content-Type: image/png; name="copy.png"',
+      'Content-Disposition: attachment; filename="copy.png"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      png.toString('base64'),
+      '--r--',
+    ].join('\n');
+    const row = await deliver(channel, mail({ contentType: 'multipart/related; boundary="r"', body }));
+    assert.equal(row.status, 'processed', row.reason ?? '');
+    const stored = await db
+      .select()
+      .from(attachments)
+      .where(and(eq(attachments.tenantId, t.id), eq(attachments.messageId, row.messageId!)));
+    const inline = stored.find((a) => a.inline);
+    const file = stored.find((a) => !a.inline);
+    assert.equal(inline?.contentId, 'shot@customer.example');
+    assert.equal(file?.filename, 'copy.png');
+    assert.equal(inline?.storageKey, file?.storageKey, 'the same bytes, one stored file');
+    assert.deepEqual(await files.get(file!.storageKey), png);
+  });
+});
+
 describe('hostile and real mail', () => {
   test('XS-01: hostile HTML never survives into the stored HTML', async () => {
     const { t, channel } = await setup();
@@ -720,4 +758,25 @@ describe('hostile and real mail', () => {
       assert.equal(details?.automatic ?? null, parsed.automatic?.kind ?? null, `${box}: automatic`);
     }
   });
+});
+
+test('the app’s own processor takes stored mail into a case when kicked (the SMTP listener’s onStored)', async () => {
+  const { t, channel } = await setup();
+  app.emailInbound.start();
+  try {
+    const stored = await storeInbound(db, {
+      channel,
+      source: 'smtp',
+      raw: mail({ subject: 'Kicked' }),
+      envelopeFrom: null,
+      envelopeTo: [channel.address!],
+    });
+    app.emailInbound.kick();
+    await app.emailInbound.drain();
+    const row = await inbound(t.id, stored.id);
+    assert.equal(row.status, 'processed', JSON.stringify({ ...row, raw: null }));
+    assert.equal((await caseOf(t.id, row.caseId)).subject, 'Kicked');
+  } finally {
+    await app.emailInbound.stop();
+  }
 });

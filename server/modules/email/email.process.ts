@@ -396,16 +396,15 @@ export function createInboundProcessor(options: InboundProcessorOptions): Inboun
       again = true;
       return running;
     }
+    // Cleared in a callback, which always runs after this assignment (the loop may not await at all).
     running = (async () => {
-      try {
-        do {
-          again = false;
-          while (!stopped && (await round()) > 0) {}
-        } while (again && !stopped);
-      } finally {
-        running = null;
-      }
-    })();
+      do {
+        again = false;
+        while (!stopped && (await round()) > 0) {}
+      } while (again && !stopped);
+    })().finally(() => {
+      running = null;
+    });
     return running;
   }
 
