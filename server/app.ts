@@ -30,6 +30,7 @@ import { createOutboxSender, type OutboxSender, useThreadingSecret } from './mod
 import { createInboundProcessor, type InboundProcessor } from './modules/email/email.process.ts';
 import { emailRoutes } from './modules/email/email.routes.ts';
 import { healthRoutes, version } from './modules/health/health.routes.ts';
+import { messageEmailRoutes } from './modules/messages/message-email.routes.ts';
 import { messagesRoutes } from './modules/messages/messages.routes.ts';
 import { sessionsRoutes } from './modules/sessions/sessions.routes.ts';
 import { type Bus, createBus } from './realtime/bus.ts';
@@ -173,14 +174,16 @@ export async function buildApp(options: AppOptions): Promise<App> {
     (database.dataDir
       ? path.join(database.dataDir, 'attachments')
       : fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-attachments-')));
+  const attachmentStore = createFileStore(attachmentsDir);
   const emailInbound = createInboundProcessor({
     db: database.db,
     log: app.log,
     secret: deriveKey(options.secret, 'email-threading'),
-    store: createFileStore(attachmentsDir),
+    store: attachmentStore,
   });
   app.decorate('emailInbound', emailInbound);
   emailRoutes(app, emailInbound);
+  messageEmailRoutes(app, attachmentStore);
   app.addHook('onReady', async () => emailInbound.start());
   realtimeRoutes(app, database.db, bus);
   app.get('/api/v1/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () =>

@@ -20,6 +20,7 @@ const customerId = seeded.customer.id as string;
 const channel = await given.emailChannel(t);
 /** Quarantined mail for the reprocess calls: each allowed call takes one back to pending. */
 const quarantined = await given.quarantinedEmails(t, channel, 12);
+const email = await given.emailWithAttachment(t, channel);
 let nextQuarantined = 0;
 
 interface Call {
@@ -111,6 +112,14 @@ const routes: Record<string, RouteSpec> = {
   'PATCH /api/v1/channels/:id': {
     permission: 'channels.manage',
     calls: () => [{ url: `/api/v1/channels/${channel.id}`, payload: { name: `Support ${seq++}` } }],
+  },
+  'GET /api/v1/messages/:id/html': {
+    permission: 'cases.read',
+    calls: () => [{ url: `/api/v1/messages/${email.messageId}/html` }],
+  },
+  'GET /api/v1/attachments/:id': {
+    permission: 'cases.read',
+    calls: () => [{ url: `/api/v1/attachments/${email.attachmentId}` }],
   },
   'GET /api/v1/email/quarantine': {
     permission: 'email.quarantine',

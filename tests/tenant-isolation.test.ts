@@ -28,6 +28,7 @@ const aCase = aFirst.case as { id: string; number: number };
 const aCustomer = aFirst.customer as { id: string };
 const aChannel = await given.emailChannel(a, 'help@alpha.example');
 const [aQuarantined] = await given.quarantinedEmails(a, aChannel);
+const aEmail = await given.emailWithAttachment(a, aChannel);
 await app.inject({
   method: 'PATCH',
   url: `/api/v1/cases/${aCase.id}`,
@@ -56,6 +57,8 @@ interface Ids {
   customerId: string;
   channelId: string;
   inboundEmailId: string;
+  messageId: string;
+  attachmentId: string;
 }
 const aRefs: Ids = {
   caseId: aCase.id,
@@ -63,6 +66,8 @@ const aRefs: Ids = {
   customerId: aCustomer.id,
   channelId: aChannel.id,
   inboundEmailId: aQuarantined!,
+  messageId: aEmail.messageId,
+  attachmentId: aEmail.attachmentId,
 };
 /** Ids that exist nowhere: A's ids must answer exactly as these do. */
 const ghost: Ids = {
@@ -71,6 +76,8 @@ const ghost: Ids = {
   customerId: randomUUID(),
   channelId: randomUUID(),
   inboundEmailId: randomUUID(),
+  messageId: randomUUID(),
+  attachmentId: randomUUID(),
 };
 
 /** How B calls each param route, with a body that would be valid on B's own data. */
@@ -97,6 +104,8 @@ const walk: Record<string, (ids: Ids) => Call[]> = {
   'PATCH /api/v1/channels/:id': (ids) => [
     { url: `/api/v1/channels/${ids.channelId}`, payload: { name: 'Taken over', active: false } },
   ],
+  'GET /api/v1/messages/:id/html': (ids) => [{ url: `/api/v1/messages/${ids.messageId}/html` }],
+  'GET /api/v1/attachments/:id': (ids) => [{ url: `/api/v1/attachments/${ids.attachmentId}` }],
   'POST /api/v1/email/quarantine/:id/reprocess': (ids) => [
     { url: `/api/v1/email/quarantine/${ids.inboundEmailId}/reprocess` },
   ],
@@ -109,6 +118,8 @@ function neutral(body: string, ids: Ids): string {
     .replaceAll(ids.customerId, '<customer>')
     .replaceAll(ids.channelId, '<channel>')
     .replaceAll(ids.inboundEmailId, '<inbound>')
+    .replaceAll(ids.messageId, '<message>')
+    .replaceAll(ids.attachmentId, '<attachment>')
     .replaceAll(String(ids.caseNumber), '<number>');
 }
 

@@ -92,6 +92,31 @@ export const Delivery = Type.Object(
 );
 export type Delivery = Static<typeof Delivery>;
 
+export const EmailDetails = Type.Object(
+  {
+    subject: Nullable(Type.String()),
+    fromAddress: Nullable(Type.String()),
+    fromName: Nullable(Type.String()),
+    to: Type.Array(Type.Object({ address: Type.String(), name: Type.String() })),
+    cc: Type.Array(Type.Object({ address: Type.String(), name: Type.String() })),
+    automatic: Nullable(
+      Type.String({ description: 'auto_reply | bounce | list | null_sender: a machine sent it' }),
+    ),
+    hasHtml: Type.Boolean({ description: 'GET /api/v1/messages/{id}/html shows the whole message' }),
+    attachments: Type.Array(
+      Type.Object({
+        id: Uuid,
+        filename: Type.String(),
+        contentType: Type.String(),
+        size: Type.Integer(),
+        inline: Type.Boolean(),
+      }),
+    ),
+  },
+  { description: 'What an email message carried beyond its text' },
+);
+export type EmailDetails = Static<typeof EmailDetails>;
+
 export const TimelineMessage = Type.Object({
   id: Uuid,
   kind: Type.Union([Type.Literal('inbound'), Type.Literal('outbound'), Type.Literal('note')]),
@@ -102,6 +127,8 @@ export const TimelineMessage = Type.Object({
   createdAt: Timestamp,
   /** Outbound email only; null for every other message. */
   delivery: Nullable(Delivery),
+  /** Email messages only; null for every other message. */
+  email: Nullable(EmailDetails),
 });
 
 export const TimelineEntry = Type.Object({

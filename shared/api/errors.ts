@@ -31,6 +31,8 @@ export const errorStatus = {
   tenant_not_found: 404,
   channel_not_found: 404,
   inbound_email_not_found: 404,
+  message_not_found: 404,
+  attachment_not_found: 404,
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -1,8 +1,11 @@
 /** Builders that arrange a test's own world through the same services operators use. */
 import { randomUUID } from 'node:crypto';
 import type { App } from '../../server/app.ts';
+import { rows, sql } from '../../server/db/client.ts';
 import { inboundEmails } from '../../server/db/schema/index.ts';
+import type { ChannelRow } from '../../server/modules/channels/channels.queries.ts';
 import { createChannel } from '../../server/modules/channels/channels.service.ts';
+import { storeInbound } from '../../server/modules/email/email.inbound.ts';
 import {
   createTeam,
   createTenant,
@@ -124,4 +127,56 @@ export async function contact(t: GivenTenant, body: Record<string, unknown> = {}
   });
   if (res.statusCode >= 300) throw new Error(`contact failed: ${res.statusCode} ${res.body}`);
   return res.json();
+}
+
+/**
+ * An email as it would arrive at `channel` (through SMTP or IMAP), processed into its case: the
+ * raw bytes are stored and the app's own processor runs until nothing is pending.
+ */
+export async function inboundEmail(t: GivenTenant, channel: ChannelRow, raw: Buffer) {
+  const stored = await storeInbound(t.app.database.db, {
+    channel,
+    source: 'smtp',
+    raw,
+    envelopeFrom: null,
+    envelopeTo: [channel.address!],
+  });
+  await t.app.emailInbound.drain();
+  return stored;
+}
+
+/** An email with HTML and one attachment, processed onto a case: the ids its routes take. */
+export async function emailWithAttachment(t: GivenTenant, channel: ChannelRow) {
+  const boundary = `b-${randomUUID()}`;
+  const raw = Buffer.from(
+    [
+      'From: A Customer <customer@mail.example>',
+      `To: ${channel.address}`,
+      'Subject: Bill attached',
+      `Message-ID: <${randomUUID()}@mail.example>`,
+      'MIME-Version: 1.0',
+      `Content-Type: multipart/mixed; boundary="${boundary}"`,
+      '',
+      `--${boundary}`,
+      'Content-Type: text/html; charset=utf-8',
+      '',
+      '<p>My bill is attached.</p>',
+      `--${boundary}`,
+      'Content-Type: application/pdf; name="bill.pdf"',
+      'Content-Disposition: attachment; filename="bill.pdf"',
+      '',
+      '%PDF-1.4 a bill',
+      `--${boundary}--`,
+      '',
+    ].join('\r\n'),
+  );
+  const stored = await inboundEmail(t, channel, raw);
+  const [row] = await rows<{ message_id: string; attachment_id: string }>(
+    t.app.database.db,
+    sql`select e.message_id, a.id as attachment_id from inbound_emails e
+        join attachments a on a.tenant_id = e.tenant_id and a.message_id = e.message_id
+        where e.tenant_id = ${t.id} and e.id = ${stored.id}`,
+  );
+  if (!row) throw new Error('the email was not processed into a message with an attachment');
+  return { messageId: row.message_id, attachmentId: row.attachment_id };
 }

@@ -3,8 +3,9 @@
  * and whether it was a repeat), replies and internal notes as cards, every other change as one
  * compact line saying who did what.
  */
-import { Badge, Loader, Text } from '@mantine/core';
+import { Badge, Button, Group, Loader, Text } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
 import { channelLabels } from '../../shared/domain/channels.ts';
 import type { Case, TimelineEntry } from '../lib/api.ts';
 import { ChannelBadge, priorityLabels, RepeatBadge, statusLabels } from '../ui/badges.tsx';
@@ -58,11 +59,22 @@ function Entry({ entry, names, customerName }: { entry: TimelineEntry; names: Na
           </Text>
           <ChannelBadge channel={message.channel} />
           {repeat ? <RepeatBadge /> : null}
+          {message.email?.automatic ? (
+            <Badge size="sm" radius="sm" variant="outline" color="gray.8" tt="none" data-testid="automatic">
+              Automatic ({automaticLabels[message.email.automatic] ?? message.email.automatic})
+            </Badge>
+          ) : null}
           <Text span size="xs" c="dimmed" ml="auto">
             <RelativeTime iso={entry.at} />
           </Text>
         </header>
+        {message.email?.subject ? (
+          <Text size="sm" fw={500} className="message-subject">
+            {message.email.subject}
+          </Text>
+        ) : null}
         <div className="message-body">{message.text}</div>
+        {message.email ? <EmailExtras messageId={message.id} email={message.email} /> : null}
       </article>
     );
   }
@@ -108,6 +120,71 @@ function Entry({ entry, names, customerName }: { entry: TimelineEntry; names: Na
       </span>
     </p>
   );
+}
+
+type EmailDetails = NonNullable<NonNullable<TimelineEntry['message']>['email']>;
+
+const automaticLabels: Record<string, string> = {
+  auto_reply: 'auto-reply',
+  bounce: 'delivery failure',
+  list: 'mailing list',
+  null_sender: 'system mail',
+};
+
+/**
+ * The whole email on demand, in a sandboxed frame: the server sends it with a CSP that allows no
+ * script and no request, so remote images load only when the agent asks. Attachments download.
+ */
+function EmailExtras({ messageId, email }: { messageId: string; email: EmailDetails }) {
+  const [open, setOpen] = useState(false);
+  const [remote, setRemote] = useState(false);
+  const files = email.attachments.filter((a) => !a.inline);
+  return (
+    <div className="email-extras">
+      {files.length > 0 ? (
+        <ul className="attachments" aria-label="Attachments">
+          {files.map((a) => (
+            <li key={a.id}>
+              <a href={`/api/v1/attachments/${a.id}`} download={a.filename}>
+                {a.filename}
+              </a>{' '}
+              <Text span size="xs" c="dimmed">
+                {formatSize(a.size)}
+              </Text>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {email.hasHtml ? (
+        <Group gap="xs" mt={6}>
+          <Button variant="subtle" size="compact-xs" onClick={() => setOpen(!open)} aria-expanded={open}>
+            {open ? 'Hide the whole email' : 'Show the whole email'}
+          </Button>
+          {open && !remote ? (
+            <Button variant="subtle" size="compact-xs" onClick={() => setRemote(true)}>
+              Load remote images
+            </Button>
+          ) : null}
+        </Group>
+      ) : null}
+      {open ? (
+        <iframe
+          className="email-frame"
+          title={`The whole email${email.subject ? `: ${email.subject}` : ''}`}
+          sandbox="allow-popups allow-popups-to-escape-sandbox"
+          referrerPolicy="no-referrer"
+          src={`/api/v1/messages/${messageId}/html${remote ? '?images=remote' : ''}`}
+          data-testid="email-frame"
+        />
+      ) : null}
+    </div>
+  );
+}
+
+function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 type Delivery = NonNullable<NonNullable<TimelineEntry['message']>['delivery']>;

@@ -4,6 +4,7 @@ import type { Executor } from '../../db/client.ts';
 import { events } from '../../db/schema/index.ts';
 import { deliveryByMessage } from '../email/email.outbox.ts';
 import { toTimelineMessage } from '../messages/add-message.ts';
+import { emailDetailsByMessage } from '../messages/message-email.ts';
 import { listMessagesByIds } from '../messages/messages.queries.ts';
 import { getCaseRow } from './cases.queries.ts';
 
@@ -24,7 +25,14 @@ export async function getTimeline(db: Executor, tenantId: string, ref: string): 
     tenantId,
     found.filter((m) => m.kind === 'outbound').map((m) => m.id),
   );
-  const byId = new Map(found.map((m) => [m.id, toTimelineMessage(m, deliveries.get(m.id) ?? null)]));
+  const emails = await emailDetailsByMessage(
+    db,
+    tenantId,
+    found.filter((m) => m.channel === 'email').map((m) => m.id),
+  );
+  const byId = new Map(
+    found.map((m) => [m.id, toTimelineMessage(m, deliveries.get(m.id) ?? null, emails.get(m.id) ?? null)]),
+  );
   return list.map((e) => {
     const data = e.data as Record<string, unknown>;
     const message = typeof data.messageId === 'string' ? byId.get(data.messageId) : undefined;

@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import type { MessageInput } from '../../../shared/api/cases.ts';
+import type { EmailDetails, MessageInput } from '../../../shared/api/cases.ts';
 import type { Ctx } from '../../context.ts';
 import { cases, messages } from '../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
@@ -105,7 +105,11 @@ async function lastInboundChannel(db: Ctx['db'], tenantId: string, caseId: strin
   return row?.channel ?? null;
 }
 
-export function toTimelineMessage(m: typeof messages.$inferSelect, delivery: Delivery | null = null) {
+export function toTimelineMessage(
+  m: typeof messages.$inferSelect,
+  delivery: Delivery | null = null,
+  email: EmailDetails | null = null,
+) {
   return {
     id: m.id,
     kind: m.kind as 'inbound' | 'outbound' | 'note',
@@ -115,5 +119,6 @@ export function toTimelineMessage(m: typeof messages.$inferSelect, delivery: Del
     authorCustomerId: m.authorCustomerId,
     createdAt: m.createdAt.toISOString(),
     delivery,
+    email,
   };
 }
