@@ -198,6 +198,23 @@ describe('threading', () => {
     assert.equal(reply.caseId, first.caseId);
   });
 
+  test('mail that arrived together is threaded as if one at a time: a colleague’s reply after its original', async () => {
+    const { t, channel } = await setup();
+    const id = `${randomUUID()}@customer.example`;
+    const store = (raw: Buffer) =>
+      storeInbound(db, { channel, source: 'smtp', raw, envelopeFrom: null, envelopeTo: [] });
+    const others = [];
+    for (let i = 0; i < 5; i++) others.push(await store(mail()));
+    const original = await store(mail({ from: 'first@customer.example', messageId: id }));
+    const reply = await store(mail({ from: 'colleague@customer.example', inReplyTo: `<${id}>` }));
+    const followUp = await store(mail({ from: 'first@customer.example', subject: 'One more thing' }));
+    await processor.drain();
+    const caseId = (await inbound(t.id, original.id)).caseId;
+    assert.equal((await inbound(t.id, reply.id)).caseId, caseId);
+    assert.equal((await inbound(t.id, followUp.id)).caseId, caseId, 'the sender’s open case');
+    for (const o of others) assert.notEqual((await inbound(t.id, o.id)).caseId, caseId);
+  });
+
   test('a reply whose In-Reply-To is one of our signed Message-IDs joins that case', async () => {
     const { t, channel } = await setup();
     const first = await deliver(channel, mail());

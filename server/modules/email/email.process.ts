@@ -71,6 +71,8 @@ export const MAX_ATTEMPTS = 3;
 /** Back-off after the n-th attempt: 30 s, 2 min, 8 min. Also the lease of a claimed row. */
 export const BACKOFF_MS = 30_000;
 const REASON_MAX = 1000;
+/** How much of a claimed message's header is read to order it among the round's others. */
+const SENDER_SCAN_BYTES = 16 * 1024;
 const TEXT_MAX = 200_000;
 const SUBJECT_MAX = 300;
 const NAME_MAX = 200;
@@ -84,6 +86,8 @@ interface Claimed {
   channelId: string;
   attempts: number;
   receivedAt: Date;
+  /** One sender's mail, and a reply to a message in the same round, are processed in order. */
+  keys: OrderKeys;
 }
 
 /** How a message found its case, for the log. */
@@ -113,6 +117,7 @@ export function createInboundProcessor(options: InboundProcessorOptions): Inboun
       channel_id: string;
       attempts: number;
       received_at: string | Date;
+      head: Buffer | Uint8Array;
     }>(
       db,
       sql`update inbound_emails set attempts = attempts + 1, processed_at = ${at.toISOString()}::timestamptz
@@ -124,7 +129,8 @@ export function createInboundProcessor(options: InboundProcessorOptions): Inboun
             order by received_at, id
             limit ${batchSize}
             for update skip locked)
-          returning tenant_id, id, channel_id, attempts, received_at`,
+          returning tenant_id, id, channel_id, attempts, received_at,
+            substring(raw from 1 for ${SENDER_SCAN_BYTES}) as head`,
     );
     return claimed
       .map((r) => ({
@@ -133,6 +139,7 @@ export function createInboundProcessor(options: InboundProcessorOptions): Inboun
         channelId: r.channel_id,
         attempts: r.attempts,
         receivedAt: new Date(r.received_at),
+        keys: orderKeys(Buffer.from(r.head)),
       }))
       .sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime());
   }
@@ -380,14 +387,31 @@ export function createInboundProcessor(options: InboundProcessorOptions): Inboun
 
   async function round(): Promise<number> {
     const claimed = await claim();
+    // Different senders at once (their contacts share the intake's group commit); one sender's
+    // mail, and replies to a message of this round, after it in the order they arrived.
+    const queues = new Map<string, Claimed[]>();
+    const queueOf = new Map<string, string>();
     for (const row of claimed) {
-      try {
-        await processRow(row);
-      } catch (err) {
-        // Recording the failure failed too (the database went away): the lease retries the row.
-        log.error({ inboundEmailId: row.id, err: (err as Error).message }, 'inbound email processing failed');
-      }
+      const { sender, messageId, refs } = row.keys;
+      const key = refs.map((r) => queueOf.get(r)).find((k) => k !== undefined) ?? sender;
+      queues.set(key, [...(queues.get(key) ?? []), row]);
+      if (messageId) queueOf.set(messageId, key);
     }
+    await Promise.all(
+      [...queues.values()].map(async (queue) => {
+        for (const row of queue) {
+          try {
+            await processRow(row);
+          } catch (err) {
+            // Recording the failure failed too (the database went away): the lease retries the row.
+            log.error(
+              { inboundEmailId: row.id, err: (err as Error).message },
+              'inbound email processing failed',
+            );
+          }
+        }
+      }),
+    );
     return claimed.length;
   }
 
@@ -428,6 +452,28 @@ export function createInboundProcessor(options: InboundProcessorOptions): Inboun
       timer = null;
       await running?.catch(() => {});
     },
+  };
+}
+
+interface OrderKeys {
+  sender: string;
+  messageId: string | null;
+  /** In-Reply-To and References. */
+  refs: string[];
+}
+
+/** From the raw header block: who sent it and which messages it answers, to keep threads in order. */
+function orderKeys(head: Buffer): OrderKeys {
+  const text = head.toString('latin1');
+  const end = text.search(/\r?\n\r?\n/);
+  const block = (end >= 0 ? text.slice(0, end) : text).replace(/\r?\n[ \t]+/g, ' ');
+  const header = (name: string) => new RegExp(`^${name}:(.*)$`, 'im').exec(block)?.[1] ?? '';
+  const ids = (value: string) => [...value.matchAll(/<([^<>\s]+)>/g)].map((m) => m[1]!.toLowerCase());
+  const from = header('from');
+  return {
+    sender: (/<([^<>]*)>/.exec(from)?.[1] ?? from).trim().toLowerCase(),
+    messageId: ids(header('message-id'))[0] ?? null,
+    refs: [...ids(header('in-reply-to')), ...ids(header('references'))],
   };
 }
 
