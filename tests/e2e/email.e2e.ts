@@ -1,0 +1,434 @@
+/**
+ * The email journey in Chromium against the real server process: a customer's email arrives over
+ * real SMTP and shows up live in the agent's inbox, the customer gets the new-case
+ * acknowledgement, the agent reads the whole email in a sandboxed frame (no scripts, remote
+ * images only on request), replies, and the reply reaches the organisation's outbound relay with
+ * threading headers the customer's mail client understands; the customer's answer threads back
+ * into the same case live, and an out-of-office reply does not reopen the resolved case.
+ * The relay is a local smtp-server that records what it receives. axe-core checks each page;
+ * screenshots land in tests/artifacts/. Runs on PGlite, or on PostgreSQL with TEST_DATABASE_URL.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type ParsedMail, simpleParser } from 'mailparser';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Browser, Frame, Page } from 'playwright-core';
+import { SMTPServer } from 'smtp-server';
+import { openDatabase } from '../../server/db/client.ts';
+import { migrate } from '../../server/db/migrate.ts';
+import { deriveKey } from '../../server/lib/secrets.ts';
+import { createChannel } from '../../server/modules/channels/channels.service.ts';
+import { tokenFromAddress, tokenFromMessageId } from '../../server/modules/email/email.threading.ts';
+import { createTenant, createToken, createUser } from '../../server/modules/tenants/tenants.service.ts';
+import { assertNoAxeViolations, ensureWebBuilt, launchBrowser, screenshot } from '../support/browser.ts';
+import { freePort, type ServerProcess, startServerProcess } from '../support/server-process.ts';
+
+const databaseUrl = process.env.TEST_DATABASE_URL || null;
+const engine = databaseUrl ? 'postgres' : 'pglite';
+/** From the top: a full-page shot of a scrolled page draws the fixed header mid-page. */
+async function shot(page: Page, name: string) {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  return screenshot(page, `email-${engine}-${name}`);
+}
+const PASSWORD = 'harbour-fibre-2026';
+const ORGANISATION = 'Harbour Fibre';
+const AGENT = 'Robin Hale';
+const CUSTOMER = { name: 'Nora Quinn', address: 'nora.quinn@customer.example' };
+const SUBJECT = 'Fibre box keeps restarting';
+const PARAGRAPH = 'The fibre box in the hallway restarts every twenty minutes since the storm on Sunday.';
+const QUOTED = 'My previous router never did this.';
+/** A small but well-formed PDF, so the download can be compared byte for byte. */
+const PDF = Buffer.from(
+  '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n',
+);
+/** A 1×1 transparent PNG, served for the remote image once the agent asks for it. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=',
+  'base64',
+);
+
+interface Relayed {
+  envelope: { from: string; to: string[] };
+  raw: Buffer;
+  mail: ParsedMail;
+}
+
+/** The organisation's outbound mail server, as far as Rapport can tell: accepts and records. */
+async function startRelay() {
+  const received: Relayed[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        simpleParser(raw).then(
+          (mail) => {
+            received.push({
+              envelope: {
+                from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+                to: session.envelope.rcptTo.map((r) => r.address),
+              },
+              raw,
+              mail,
+            });
+            callback();
+          },
+          (err: Error) => callback(err),
+        );
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.server.address() as AddressInfo).port;
+  return {
+    port,
+    received,
+    /** The first message (from `start` on) that `match` accepts, waiting for it to arrive. */
+    async next(match: (m: Relayed) => boolean, what: string, start = 0, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = received.slice(start).find(match);
+        if (found) return found;
+        if (Date.now() > deadline) {
+          const seen = received.map((m) => `${m.envelope.to.join(',')}: ${m.mail.subject}`).join('\n  ');
+          throw new Error(`the relay did not receive ${what} within ${timeoutMs} ms; it has:\n  ${seen}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function until<T>(
+  probe: () => Promise<T | null | undefined | false>,
+  what: string,
+  timeoutMs = 20_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const headerText = (mail: ParsedMail, key: string) => {
+  const value = mail.headers.get(key);
+  return typeof value === 'string' ? value : value === undefined ? undefined : String(value);
+};
+
+describe(`email journey in Chromium (${engine})`, () => {
+  const slug = `e2e-${randomUUID().slice(0, 8)}`;
+  const supportAddress = `support@${slug}.example`;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-e2e-email-'));
+  const secret = randomUUID() + randomUUID();
+  /** What signs reply tokens and Message-IDs (the server derives it from RAPPORT_SECRET the same way). */
+  const threadingKey = deriveKey(secret, 'email-threading');
+  let tenantId: string;
+  let token: string;
+  let agentEmail: string;
+  let server: ServerProcess;
+  let relay: Awaited<ReturnType<typeof startRelay>>;
+  let smtpPort: number;
+  let customerMail: Transporter;
+  let browser: Browser;
+  let page: Page;
+  /** Every request the page (and its frames) made to the remote image's host. */
+  const imageRequests: string[] = [];
+  const firstMessageId = `<first-${randomUUID()}@customer.example>`;
+  let caseNumber = 0;
+  let caseId = '';
+  /** The agent's reply as the relay received it. */
+  let reply: Relayed;
+
+  async function api(method: string, url: string, body?: unknown) {
+    const res = await fetch(server.url + url, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json();
+    assert.ok(res.ok, `${method} ${url} answered ${res.status}: ${JSON.stringify(json)}`);
+    return json;
+  }
+  const row = (num: number) => page.locator(`tr[data-case-number="${num}"]`);
+  const contacts = () => page.getByTestId('timeline').locator('[data-type="contact.received"]');
+
+  before(async () => {
+    ensureWebBuilt();
+    // Arrange while no server holds the database (PGlite allows one process).
+    const database = await openDatabase({ url: databaseUrl, dataDir: databaseUrl ? null : dataDir });
+    try {
+      await migrate(database);
+      const tenant = await createTenant(database.db, { slug, name: ORGANISATION });
+      tenantId = tenant.id;
+      agentEmail = `robin.hale+${slug}@harbourfibre.example`;
+      await createUser(database.db, tenant.id, {
+        email: agentEmail,
+        displayName: AGENT,
+        role: 'agent',
+        password: PASSWORD,
+        teamIds: [],
+      });
+      token = (await createToken(database.db, tenant.id, { name: 'e2e email', role: 'admin' })).secret;
+      await createChannel(database.db, tenant.id, {
+        type: 'email',
+        name: 'Support',
+        address: supportAddress,
+        settings: { acknowledgement: { enabled: true, locale: 'en' } },
+      });
+    } finally {
+      await database.close();
+    }
+    relay = await startRelay();
+    smtpPort = await freePort();
+    server = await startServerProcess({
+      dataDir,
+      databaseUrl,
+      env: {
+        RAPPORT_SECRET: secret,
+        RAPPORT_SMTP_PORT: String(smtpPort),
+        RAPPORT_SMTP_OUTBOUND_URL: `smtp://127.0.0.1:${relay.port}`,
+      },
+    });
+    // The customer's mail server delivering to ours.
+    customerMail = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: smtpPort,
+      secure: false,
+      ignoreTLS: true,
+    });
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1366, height: 860 } });
+    // Remote content is answered locally (no network in tests) and every attempt is recorded.
+    await page.route('https://images.example/**', (route) => {
+      imageRequests.push(route.request().url());
+      return route.fulfill({ status: 200, contentType: 'image/png', body: PNG });
+    });
+  });
+
+  after(async () => {
+    // The page as it was when the journey ended (or stopped): the first thing to look at on a failure.
+    if (page) await shot(page, 'last').catch(() => {});
+    await browser?.close();
+    customerMail?.close();
+    await server?.stop();
+    await relay?.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('signs the agent in and opens the Unassigned inbox, connected live', async () => {
+    await page.goto(`${server.url}/`);
+    await page.getByRole('heading', { name: 'Sign in to your workspace' }).waitFor();
+    await page.getByLabel('Organisation').fill(slug);
+    await page.getByLabel('Email').fill(agentEmail);
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Mine' }).waitFor();
+    await page.getByRole('link', { name: /^Unassigned/ }).click();
+    await page.getByRole('heading', { level: 1, name: 'Unassigned' }).waitFor();
+    await page.getByTestId('empty-list').waitFor();
+    assert.equal(await page.getByTestId('count-unassigned').textContent(), '0');
+    const live = page.locator('.live-status[data-status="live"]');
+    await live.waitFor();
+    assert.match((await live.textContent()) ?? '', /Live/);
+  });
+
+  it("shows a customer's email, sent over SMTP, in the inbox live, and acknowledges it", async () => {
+    await page.evaluate(() => {
+      (window as unknown as { stillHere: boolean }).stillHere = true;
+    });
+    const info = await customerMail.sendMail({
+      from: { name: CUSTOMER.name, address: CUSTOMER.address },
+      to: supportAddress,
+      subject: SUBJECT,
+      messageId: firstMessageId,
+      text: `${PARAGRAPH}\n\nOn Monday, ${CUSTOMER.name} wrote:\n> ${QUOTED}\n`,
+      html: `<p>${PARAGRAPH}</p><script>window.__xss=1</script><p><img src="https://images.example/banner.png" alt="Our banner"></p><p>On Monday, ${CUSTOMER.name} wrote:</p><blockquote><p>${QUOTED}</p></blockquote>`,
+      attachments: [{ filename: 'line-test.pdf', content: PDF, contentType: 'application/pdf' }],
+    });
+    assert.deepEqual(info.accepted, [supportAddress], 'our SMTP listener takes mail for the channel');
+
+    const first = page.locator('tbody tr').first();
+    await first.getByText(SUBJECT).waitFor({ timeout: 15_000 });
+    caseNumber = Number(await first.getAttribute('data-case-number'));
+    assert.ok(caseNumber > 0);
+    await row(caseNumber).getByText(CUSTOMER.name).waitFor();
+    await page.getByTestId('count-unassigned').getByText('1').waitFor();
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere),
+      true,
+      'the inbox updated without a reload',
+    );
+    caseId = (await api('GET', `/api/v1/cases/${caseNumber}`)).id;
+    await assertNoAxeViolations(page, 'the inbox');
+    await shot(page, '1-inbox-live');
+
+    // The customer is told their case number, by automatic mail nobody should answer.
+    const ack = await relay.next(
+      (m) => m.mail.headers.get('auto-submitted') !== undefined,
+      'the acknowledgement',
+    );
+    assert.deepEqual(ack.envelope.to, [CUSTOMER.address]);
+    assert.equal(ack.envelope.from, supportAddress);
+    assert.equal(
+      ack.mail.to && !Array.isArray(ack.mail.to) ? ack.mail.to.value[0]?.address : null,
+      CUSTOMER.address,
+    );
+    assert.match(ack.mail.subject ?? '', new RegExp(`\\[#${caseNumber}-[a-z2-7]+\\]`));
+    assert.match(ack.mail.subject ?? '', new RegExp(SUBJECT));
+    assert.equal(headerText(ack.mail, 'auto-submitted'), 'auto-replied');
+    assert.equal(headerText(ack.mail, 'x-auto-response-suppress'), 'All');
+    assert.equal(ack.mail.inReplyTo, firstMessageId);
+    assert.match(ack.mail.text ?? '', new RegExp(`case #${caseNumber}`));
+  });
+
+  it('opens the case: the email with its attachment, and the whole message in a sandboxed frame', async () => {
+    await row(caseNumber).getByRole('link', { name: SUBJECT }).click();
+    await page.getByRole('heading', { level: 1, name: SUBJECT }).waitFor();
+    const email = contacts().first();
+    await email.waitFor();
+    await email.getByText(SUBJECT, { exact: true }).waitFor();
+    const shown = (await email.locator('.message-body').textContent()) ?? '';
+    assert.match(shown, /restarts every twenty minutes/);
+    assert.doesNotMatch(shown, new RegExp(QUOTED), 'quoted history is folded away in the timeline');
+    assert.doesNotMatch((await email.textContent()) ?? '', /window\.__xss/);
+
+    // The attachment downloads as the file the customer sent.
+    const link = email.getByRole('link', { name: 'line-test.pdf' });
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    assert.equal(download.suggestedFilename(), 'line-test.pdf');
+    const saved = await download.path();
+    assert.deepEqual(fs.readFileSync(saved), PDF);
+
+    await email.getByRole('button', { name: 'Show the whole email' }).click();
+    const iframe = page.getByTestId('email-frame');
+    await iframe.waitFor();
+    const sandbox = await iframe.getAttribute('sandbox');
+    assert.notEqual(sandbox, null, 'the frame is sandboxed');
+    assert.doesNotMatch(sandbox ?? '', /allow-scripts|allow-same-origin/);
+    const frameDoc = page.frameLocator('[data-testid="email-frame"]');
+    await frameDoc.getByText(PARAGRAPH).waitFor();
+    await frameDoc.locator('blockquote').getByText(QUOTED).waitFor();
+    const frame = (await (await iframe.elementHandle())?.contentFrame()) as Frame;
+    assert.ok(frame, 'the frame has a document');
+    assert.equal(await frame.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
+    assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
+    assert.equal(await frame.locator('script').count(), 0, 'the script was removed at ingest');
+    assert.deepEqual(imageRequests, [], 'no request to the remote image before the agent asks');
+    assert.equal(await frame.locator('img[alt="Our banner"]').count(), 1, 'the image is there, not loaded');
+    // The pointer off the buttons: a hovered subtle button is a contrast failure of its own (reported).
+    await page.mouse.move(5, 300);
+    await assertNoAxeViolations(page, 'the case page with the whole email open');
+    await shot(page, '2-case-email');
+
+    await email.getByRole('button', { name: 'Load remote images' }).click();
+    await until(async () => imageRequests.length > 0, 'the remote image to be requested');
+    assert.deepEqual(imageRequests, ['https://images.example/banner.png']);
+    const reloaded = (await (await iframe.elementHandle())?.contentFrame()) as Frame;
+    await reloaded.locator('img[alt="Our banner"][src="https://images.example/banner.png"]').waitFor();
+    assert.equal(await reloaded.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
+  });
+
+  it('replies by email: the relay receives it from the agent, threaded to the customer’s message', async () => {
+    const before = relay.received.length;
+    await page
+      .getByRole('textbox', { name: 'Your reply' })
+      .fill('Thank you, Nora. I have scheduled a remote reset of the fibre box for tonight.');
+    await page.getByRole('button', { name: 'Send reply' }).click();
+    const replied = page.locator('[data-type="message.replied"]');
+    await replied.getByText('scheduled a remote reset').waitFor();
+    await replied.locator('[data-delivery="sent"]').getByText('Email sent').waitFor({ timeout: 20_000 });
+
+    reply = await relay.next(
+      (m) => m.mail.text?.includes('scheduled a remote reset') === true,
+      'the reply',
+      before,
+    );
+    assert.deepEqual(reply.envelope.to, [CUSTOMER.address]);
+    const from = reply.mail.from?.value[0];
+    assert.equal(from?.name, `${AGENT} via ${ORGANISATION}`);
+    assert.equal(from?.address, supportAddress);
+    const replyTo = reply.mail.replyTo?.value[0]?.address ?? '';
+    assert.match(replyTo, new RegExp(`^support\\+[a-z2-7]+@${slug}\\.example$`));
+    assert.deepEqual(tokenFromAddress(threadingKey, tenantId, replyTo), { tenantId, caseId });
+    assert.equal(reply.mail.inReplyTo, firstMessageId);
+    assert.deepEqual([reply.mail.references].flat(), [firstMessageId]);
+    assert.match(reply.mail.subject ?? '', new RegExp(`^Re: .*\\[#${caseNumber}-[a-z2-7]+\\].*${SUBJECT}`));
+    assert.equal(reply.mail.headers.get('auto-submitted'), undefined, 'a person wrote this one');
+    assert.equal(tokenFromMessageId(threadingKey, tenantId, reply.mail.messageId ?? '')?.caseId, caseId);
+  });
+
+  it("threads the customer's answer back into the same case live, as a repeat contact", async () => {
+    const replyTo = reply.mail.replyTo?.value[0]?.address ?? '';
+    const answerId = `<answer-${randomUUID()}@customer.example>`;
+    await customerMail.sendMail({
+      from: { name: CUSTOMER.name, address: CUSTOMER.address },
+      to: replyTo,
+      // As mail clients do: one "Re:", the tag kept.
+      subject: `Re: ${(reply.mail.subject ?? '').replace(/^Re:\s*/i, '')}`,
+      messageId: answerId,
+      inReplyTo: reply.mail.messageId,
+      references: [firstMessageId, reply.mail.messageId ?? ''],
+      text: `Thanks, Robin. It restarted again at 21:40, after the reset.\n\nOn Tuesday, ${AGENT} wrote:\n> Thank you, Nora.\n`,
+    });
+    const answer = contacts().nth(1);
+    await answer.getByText('It restarted again at 21:40').waitFor({ timeout: 15_000 });
+    await answer.getByText('Repeat contact').waitFor();
+    assert.equal(await contacts().count(), 2);
+    assert.equal(await contacts().first().getByText('Repeat contact').count(), 0);
+    const onCase = await api('GET', `/api/v1/cases/${caseNumber}/timeline`);
+    const received = onCase.items.filter((e: { type: string }) => e.type === 'contact.received');
+    assert.equal(received.length, 2, 'the answer joined the case the reply came from');
+    assert.equal(received[1].data.repeat, true);
+    assert.equal((await api('GET', '/api/v1/inbox/counts')).open, 1, 'no second case was opened');
+    await assertNoAxeViolations(page, 'the case page after the answer');
+    await shot(page, '3-case-answer');
+  });
+
+  it('resolves the case, and an out-of-office reply does not reopen it', async () => {
+    await page.getByRole('button', { name: 'Resolve' }).click();
+    await page.locator('.case-header [data-status="resolved"]').waitFor();
+    await page.getByRole('button', { name: 'Reopen' }).waitFor();
+
+    await customerMail.sendMail({
+      from: { name: CUSTOMER.name, address: CUSTOMER.address },
+      to: reply.mail.replyTo?.value[0]?.address ?? '',
+      subject: `Automatic reply: ${reply.mail.subject}`,
+      messageId: `<ooo-${randomUUID()}@customer.example>`,
+      inReplyTo: reply.mail.messageId,
+      headers: { 'Auto-Submitted': 'auto-replied' },
+      text: 'I am away until Monday and will read your message when I am back.',
+    });
+    // Processed: stored on the case and flagged automatic.
+    const automatic = await until(async () => {
+      const { items } = await api('GET', `/api/v1/cases/${caseNumber}/timeline`);
+      return items.find(
+        (e: { type: string; message?: { email?: { automatic?: string | null } } }) =>
+          e.type === 'contact.received' && e.message?.email?.automatic,
+      );
+    }, 'the out-of-office reply to be processed');
+    assert.equal(automatic.message.email.automatic, 'auto_reply');
+    assert.notEqual(automatic.data.repeat, true, 'automatic mail is not a repeat contact');
+    const { items } = await api('GET', `/api/v1/cases/${caseNumber}/timeline`);
+    assert.equal(items.filter((e: { type: string }) => e.type === 'case.reopened').length, 0);
+    assert.equal((await api('GET', `/api/v1/cases/${caseNumber}`)).status, 'resolved');
+
+    // The agent sees it arrive, marked as automatic, on a case that stays resolved.
+    await page.getByTestId('automatic').getByText('Automatic (auto-reply)').waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('.case-header [data-status="resolved"]').count(), 1);
+    assert.equal(await page.getByTestId('count-unassigned').textContent(), '0');
+    await shot(page, '4-resolved-ooo');
+  });
+});
