@@ -4,6 +4,7 @@
  * A new route fails this file until it is added to `routes`.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import type { WebSocket } from 'ws';
 import { allows, type Permission } from '../shared/domain/permissions.ts';
@@ -105,7 +106,11 @@ const routes: Record<string, RouteSpec> = {
     calls: () => [
       {
         url: '/api/v1/channels',
-        payload: { type: 'email', name: `Billing ${seq}`, address: `billing-${seq++}@perm.example` },
+        payload: {
+          type: 'email',
+          name: `Billing ${seq}`,
+          address: `billing-${seq++}-${randomUUID().slice(0, 8)}@perm.example`,
+        },
       },
     ],
   },

@@ -16,6 +16,7 @@ import { CasePage } from './case-page.tsx';
 import { ChannelsPage } from './channels-page.tsx';
 import { InboxPage, type InboxView, inboxViews } from './inbox-page.tsx';
 import { NotFound, RootNotFound } from './not-found.tsx';
+import { QuarantinePage } from './quarantine-page.tsx';
 import { sessionQuery } from './queries.ts';
 import { Shell } from './shell.tsx';
 import { SignInPage } from './sign-in-page.tsx';
@@ -90,9 +91,15 @@ export const channelsRoute = createRoute({
   component: ChannelsPage,
 });
 
+export const quarantineRoute = createRoute({
+  getParentRoute: () => signedInRoute,
+  path: '/settings/quarantine',
+  component: QuarantinePage,
+});
+
 const routeTree = rootRoute.addChildren([
   signInRoute,
-  signedInRoute.addChildren([indexRoute, inboxRoute, caseRoute, channelsRoute]),
+  signedInRoute.addChildren([indexRoute, inboxRoute, caseRoute, channelsRoute, quarantineRoute]),
 ]);
 
 export function createAgentRouter(queryClient: QueryClient) {

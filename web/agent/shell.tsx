@@ -69,7 +69,9 @@ export function Shell() {
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Navigation" component="nav" inert={phone && !navOpen}>
         <InboxNav teamCount={session.user.teamIds.length} />
-        {session.user.role === 'admin' || session.user.role === 'supervisor' ? <SettingsNav /> : null}
+        {session.user.role === 'admin' || session.user.role === 'supervisor' ? (
+          <SettingsNav admin={session.user.role === 'admin'} />
+        ) : null}
       </AppShell.Navbar>
       <AppShell.Main id="main" tabIndex={-1} className="app-main">
         <Outlet />
@@ -115,7 +117,7 @@ function InboxNav({ teamCount }: { teamCount: number }) {
   );
 }
 
-function SettingsNav() {
+function SettingsNav({ admin }: { admin: boolean }) {
   return (
     <>
       <Text size="xs" fw={600} c="dimmed" tt="uppercase" px="xs" pb={6} pt={16} id="settings-nav-heading">
@@ -127,6 +129,13 @@ function SettingsNav() {
             <span>Channels</span>
           </Link>
         </li>
+        {admin ? (
+          <li>
+            <Link to="/settings/quarantine" className="nav-link" activeProps={{ 'aria-current': 'page' }}>
+              <span>Quarantine</span>
+            </Link>
+          </li>
+        ) : null}
       </ul>
     </>
   );

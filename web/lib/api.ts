@@ -17,8 +17,20 @@ import type {
 import type { Channel, ChannelInput, ChannelPatch } from '../../shared/api/channels.ts';
 import type { Customer } from '../../shared/api/customers.ts';
 import type { Session, SignIn, Team, User } from '../../shared/api/directory.ts';
+import type { QuarantinedEmail } from '../../shared/api/email.ts';
 
-export type { Case, CaseListQuery, Channel, ChannelInput, ChannelPatch, Customer, Session, Team, User };
+export type {
+  Case,
+  CaseListQuery,
+  Channel,
+  ChannelInput,
+  ChannelPatch,
+  Customer,
+  QuarantinedEmail,
+  Session,
+  Team,
+  User,
+};
 export type CasePage = Static<typeof CaseList>;
 export type BadgeCounts = Static<typeof Badges>;
 export type TimelineEntry = Static<typeof Timeline>['items'][number];
@@ -105,5 +117,10 @@ export const api = {
     list: async () => (await request<{ items: Channel[] }>('GET', '/api/v1/channels')).items,
     create: (input: ChannelInput) => request<Channel>('POST', '/api/v1/channels', input),
     update: (id: string, patch: ChannelPatch) => request<Channel>('PATCH', `/api/v1/channels/${id}`, patch),
+  },
+  quarantine: {
+    list: async () => (await request<{ items: QuarantinedEmail[] }>('GET', '/api/v1/email/quarantine')).items,
+    reprocess: (id: string) =>
+      request<{ id: string; status: 'pending' }>('POST', `/api/v1/email/quarantine/${id}/reprocess`),
   },
 };
