@@ -20,7 +20,9 @@ test('an admin adds an email channel; every staff member lists it with its type 
   const list = await app.inject({ url: '/api/v1/channels', headers: agent });
   assert.equal(list.statusCode, 200);
   assert.deepEqual(
-    list.json().items.map((c: { type: string; address: string; name: string }) => [c.type, c.address, c.name]),
+    list
+      .json()
+      .items.map((c: { type: string; address: string; name: string }) => [c.type, c.address, c.name]),
     [['email', 'help@fibre-co.example', 'Support']],
   );
 });
@@ -63,12 +65,19 @@ test('a malformed address, an unknown type or an unknown setting is a 400 and st
 test('a channel can be renamed, given an acknowledgement and turned off; inbound routing then skips it', async () => {
   const t = await given.tenant(app);
   const channel = await given.emailChannel(t, 'billing@routing.example', 'Billing');
-  assert.equal((await findEmailChannelByAddress(app.database.db, 'Billing+r-abc@Routing.example'))?.id, channel.id);
+  assert.equal(
+    (await findEmailChannelByAddress(app.database.db, 'Billing+r-abc@Routing.example'))?.id,
+    channel.id,
+  );
   const res = await app.inject({
     method: 'PATCH',
     url: `/api/v1/channels/${channel.id}`,
     headers: t.headers,
-    payload: { name: 'Accounts', settings: { acknowledgement: { enabled: true, locale: 'de' } }, active: false },
+    payload: {
+      name: 'Accounts',
+      settings: { acknowledgement: { enabled: true, locale: 'de' } },
+      active: false,
+    },
   });
   assert.equal(res.statusCode, 200, res.body);
   assert.equal(res.json().name, 'Accounts');
