@@ -180,6 +180,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     log: app.log,
     secret: deriveKey(options.secret, 'email-threading'),
     store: attachmentStore,
+    onMailQueued: () => emailOutbox.kick(),
   });
   app.decorate('emailInbound', emailInbound);
   emailRoutes(app, emailInbound);

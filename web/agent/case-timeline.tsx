@@ -70,7 +70,7 @@ function Entry({ entry, names, customerName }: { entry: TimelineEntry; names: Na
         </header>
         {message.email?.subject ? (
           <Text size="sm" fw={500} className="message-subject">
-            {message.email.subject}
+            {withoutCaseTag(message.email.subject)}
           </Text>
         ) : null}
         <div className="message-body">{message.text}</div>
@@ -157,11 +157,11 @@ function EmailExtras({ messageId, email }: { messageId: string; email: EmailDeta
       ) : null}
       {email.hasHtml ? (
         <Group gap="xs" mt={6}>
-          <Button variant="subtle" size="compact-xs" onClick={() => setOpen(!open)} aria-expanded={open}>
+          <Button variant="light" size="compact-xs" onClick={() => setOpen(!open)} aria-expanded={open}>
             {open ? 'Hide the whole email' : 'Show the whole email'}
           </Button>
           {open && !remote ? (
-            <Button variant="subtle" size="compact-xs" onClick={() => setRemote(true)}>
+            <Button variant="light" size="compact-xs" onClick={() => setRemote(true)}>
               Load remote images
             </Button>
           ) : null}
@@ -179,6 +179,11 @@ function EmailExtras({ messageId, email }: { messageId: string; email: EmailDeta
       ) : null}
     </div>
   );
+}
+
+/** The signed case tag (`[#1042-abcde]`) is for threading; the page already says which case this is. */
+function withoutCaseTag(subject: string): string {
+  return subject.replace(/\s*\[#\d+(?:-[a-z0-9]+)?\]/gi, '').trim();
 }
 
 function formatSize(bytes: number): string {

@@ -55,6 +55,8 @@ export interface InboundProcessorOptions {
   pollMs?: number;
   /** Rows claimed per round. */
   batchSize?: number;
+  /** Mail was queued in the outbox (an acknowledgement): the sender can take it now. */
+  onMailQueued?: () => void;
 }
 
 export interface InboundProcessor {
@@ -289,6 +291,7 @@ export function createInboundProcessor(options: InboundProcessorOptions): Inboun
         ? await bouncedRecipient(db, tenantId, parsed, threading.bouncedMessageId ?? null)
         : null;
 
+    let acknowledged = false;
     const outcome = await db.transaction(async (tx) => {
       const [inserted] = await tx
         .insert(emailMessages)
@@ -369,10 +372,12 @@ export function createInboundProcessor(options: InboundProcessorOptions): Inboun
           locale: settings.acknowledgement.locale,
           inReplyTo: parsed.messageId ? `<${parsed.messageId}>` : null,
         });
+        acknowledged = true;
       }
       await finish(row, 'processed', { caseId, messageId }, tx);
       return 'processed' as const;
     });
+    if (acknowledged) options.onMailQueued?.();
     log.info(
       {
         inboundEmailId: row.id,
