@@ -26,6 +26,7 @@ import { contactsRoutes } from './modules/contacts/contacts.routes.ts';
 import { customersRoutes } from './modules/customers/customers.routes.ts';
 import { directoryRoutes } from './modules/directory/directory.routes.ts';
 import { createFileStore } from './modules/email/email.attachments.ts';
+import type { RawMailStore } from './modules/email/email.inbound.ts';
 import { createOutboxSender, type OutboxSender, useThreadingSecret } from './modules/email/email.outbox.ts';
 import { createInboundProcessor, type InboundProcessor } from './modules/email/email.process.ts';
 import { emailRoutes } from './modules/email/email.routes.ts';
@@ -52,6 +53,11 @@ export interface AppOptions {
    * a temporary directory for one in memory (main.ts passes the data directory's on PostgreSQL).
    */
   attachmentsDir?: string;
+  /**
+   * Where raw inbound messages over RAW_ROW_MAX_BYTES are kept: default `<dataDir>/mail`, a
+   * temporary directory for a database in memory (main.ts passes the data directory's).
+   */
+  mailDir?: string;
 }
 
 /** One registered route as declared; the tenant-walk and permission tests iterate over these. */
@@ -70,6 +76,8 @@ export interface App extends FastifyInstance {
   emailOutbox: OutboxSender;
   /** Turns stored inbound mail into contacts; `kick()` after storing one. */
   emailInbound: InboundProcessor;
+  /** The raw mail store; the SMTP listener (and IMAP) store large messages in it. */
+  rawMail: RawMailStore;
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -175,15 +183,23 @@ export async function buildApp(options: AppOptions): Promise<App> {
       ? path.join(database.dataDir, 'attachments')
       : fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-attachments-')));
   const attachmentStore = createFileStore(attachmentsDir);
+  const mailDir =
+    options.mailDir ??
+    (database.dataDir
+      ? path.join(database.dataDir, 'mail')
+      : fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-mail-')));
+  const rawMail = createFileStore(mailDir);
+  app.decorate('rawMail', rawMail);
   const emailInbound = createInboundProcessor({
     db: database.db,
     log: app.log,
     secret: deriveKey(options.secret, 'email-threading'),
     store: attachmentStore,
+    rawMail,
     onMailQueued: () => emailOutbox.kick(),
   });
   app.decorate('emailInbound', emailInbound);
-  emailRoutes(app, emailInbound);
+  emailRoutes(app, emailInbound, rawMail);
   messageEmailRoutes(app, attachmentStore);
   app.addHook('onReady', async () => emailInbound.start());
   realtimeRoutes(app, database.db, bus);

@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     loginLimit: config.loginLimit,
     logger: { level: config.logLevel },
     attachmentsDir: path.join(config.dataDir, 'attachments'),
+    mailDir: path.join(config.dataDir, 'mail'),
     smtpOutboundUrl: config.smtpOutboundUrl,
   });
   let smtp: SmtpListener | null = null;
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
     // Inbound mail; the processor that turns stored mail into cases wires onStored.
     smtp = createSmtpListener({
       db: database.db,
+      rawMail: app.rawMail,
       log: app.log,
       host: config.smtpHost,
       port: config.smtpPort,

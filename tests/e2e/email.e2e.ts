@@ -276,8 +276,10 @@ describe(`email journey in Chromium (${engine})`, () => {
     await shot(page, '1-inbox-live');
 
     // The customer is told their case number, by automatic mail nobody should answer.
+    // On a shared PostgreSQL database the server's outbox also delivers mail other test files
+    // queued (without a relay of their own), so the customer's acknowledgement is picked by recipient.
     const ack = await relay.next(
-      (m) => m.mail.headers.get('auto-submitted') !== undefined,
+      (m) => m.mail.headers.get('auto-submitted') !== undefined && m.envelope.to.includes(CUSTOMER.address),
       'the acknowledgement',
     );
     assert.deepEqual(ack.envelope.to, [CUSTOMER.address]);

@@ -134,7 +134,7 @@ export async function contact(t: GivenTenant, body: Record<string, unknown> = {}
  * raw bytes are stored and the app's own processor runs until nothing is pending.
  */
 export async function inboundEmail(t: GivenTenant, channel: ChannelRow, raw: Buffer) {
-  const stored = await storeInbound(t.app.database.db, {
+  const stored = await storeInbound(t.app.database.db, t.app.rawMail, {
     channel,
     source: 'smtp',
     raw,

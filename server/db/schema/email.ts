@@ -6,6 +6,7 @@
 import { sql } from 'drizzle-orm';
 import {
   boolean,
+  check,
   customType,
   foreignKey,
   index,
@@ -66,7 +67,11 @@ export const inboundEmails = pgTable(
     source: text('source').notNull(),
     /** Message-ID, or `sha256:<hex>` of the raw bytes when it has none: redelivery is ignored. */
     dedupeKey: text('dedupe_key').notNull(),
-    raw: bytea('raw').notNull(),
+    /** The raw bytes, for messages up to RAW_ROW_MAX_BYTES; null when the raw mail store keeps them. */
+    raw: bytea('raw'),
+    /** Where the raw mail store keeps the bytes (`sha256/…`) of a larger message; null when `raw` holds them. */
+    rawKey: text('raw_key'),
+    /** The message's size in bytes, wherever its bytes are. */
     size: integer('size').notNull(),
     envelopeFrom: text('envelope_from'),
     envelopeTo: text('envelope_to').array().notNull().default(sql`'{}'::text[]`),
@@ -84,6 +89,7 @@ export const inboundEmails = pgTable(
     uniqueIndex('inbound_emails_dedupe').on(t.tenantId, t.channelId, t.dedupeKey),
     index('inbound_emails_pending').on(t.receivedAt).where(sql`status = 'pending'`),
     index('inbound_emails_status').on(t.tenantId, t.status, t.receivedAt),
+    check('inbound_emails_raw_or_key', sql`(raw is null) <> (raw_key is null)`),
   ],
 );
 

@@ -3,12 +3,24 @@
  * received (status pending) before the sender is told 250 (SMTP) or the message is marked seen
  * (IMAP); the processor turns pending rows into cases later. Redelivery is recognised by the
  * Message-ID (or a hash of the bytes when there is none) per tenant and mailbox.
+ *
+ * A message over RAW_ROW_MAX_BYTES keeps its bytes in the raw mail store (files under
+ * `<dataDir>/mail/`, content-addressed) and the row names them (`raw_key`): a 25 MB bytea through
+ * the embedded engine costs the process gigabytes of memory, a file costs a write. The file is
+ * durable before the row is inserted, so a row never names missing bytes; a crash in between
+ * leaves an unnamed file, which the retry finds in place.
  */
-import { createHash } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { inboundEmails } from '../../db/schema/index.ts';
 import type { ChannelRow } from '../channels/channels.queries.ts';
+import { type ContentStore, sha256Hex } from './email.attachments.ts';
+
+/** Messages up to this size keep their raw bytes in the row; larger ones go to the raw mail store. */
+export const RAW_ROW_MAX_BYTES = 1024 * 1024;
+
+/** Where raw messages over RAW_ROW_MAX_BYTES are kept (a file store under `<dataDir>/mail/`). */
+export type RawMailStore = ContentStore;
 
 /** How far into a message the header block is searched for a Message-ID. */
 const HEADER_SCAN_BYTES = 256 * 1024;
@@ -75,16 +87,55 @@ function hasControl(s: string): boolean {
 
 /** The key redelivery is recognised by: the Message-ID, else `sha256:<hex>` of the raw bytes. */
 export function dedupeKey(raw: Buffer): string {
-  return headerMessageId(raw) ?? `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+  return headerMessageId(raw) ?? `sha256:${sha256Hex(raw)}`;
+}
+
+/** A stored message's raw bytes, from its row or from the raw mail store. */
+export async function loadRaw(
+  rawMail: RawMailStore,
+  row: { raw: Buffer | null; rawKey: string | null },
+): Promise<Buffer> {
+  if (row.raw !== null) return row.raw;
+  if (row.rawKey === null) throw new Error('inbound email has neither raw bytes nor a raw key');
+  try {
+    return await rawMail.get(row.rawKey);
+  } catch (err) {
+    // Said without the file's path: the reason is shown to the tenant's admins.
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new Error(`the raw message ${row.rawKey} could not be read from the raw mail store (${code})`);
+  }
+}
+
+/** The first `length` bytes of a stored message (its header block), from the row or the store. */
+export async function loadRawHead(
+  rawMail: RawMailStore,
+  row: { head: Buffer | null; rawKey: string | null },
+  length: number,
+): Promise<Buffer> {
+  if (row.head !== null) return row.head.subarray(0, length);
+  if (row.rawKey === null) throw new Error('inbound email has neither raw bytes nor a raw key');
+  return rawMail.head(row.rawKey, length);
 }
 
 /**
- * Stores one received message (one row, one statement, committed when this resolves). A message
- * already stored for this tenant and mailbox is not stored again: `duplicate` with the earlier id.
+ * Stores one received message (one row, one statement, committed when this resolves; a large
+ * message's file is durable before that). A message already stored for this tenant and mailbox is
+ * not stored again: `duplicate` with the earlier id.
  */
-export async function storeInbound(db: Db, input: StoreInboundInput): Promise<StoredInbound> {
+export async function storeInbound(
+  db: Db,
+  rawMail: RawMailStore,
+  input: StoreInboundInput,
+): Promise<StoredInbound> {
   const { channel, raw } = input;
   const key = dedupeKey(raw);
+  let rawKey: string | null = null;
+  if (raw.length > RAW_ROW_MAX_BYTES) {
+    // A redelivery writes nothing (its bytes may differ from the first copy's: new Received lines).
+    const earlier = await existingId(db, channel, key);
+    if (earlier) return { id: earlier, duplicate: true };
+    rawKey = (await rawMail.put(raw)).key;
+  }
   const [row] = await db
     .insert(inboundEmails)
     .values({
@@ -92,7 +143,8 @@ export async function storeInbound(db: Db, input: StoreInboundInput): Promise<St
       channelId: channel.id,
       source: input.source,
       dedupeKey: key,
-      raw,
+      raw: rawKey === null ? raw : null,
+      rawKey,
       size: raw.length,
       envelopeFrom: input.envelopeFrom,
       envelopeTo: input.envelopeTo,
@@ -103,6 +155,12 @@ export async function storeInbound(db: Db, input: StoreInboundInput): Promise<St
     })
     .returning({ id: inboundEmails.id });
   if (row) return { id: row.id, duplicate: false };
+  const existing = await existingId(db, channel, key);
+  if (!existing) throw new Error('inbound email conflicted with a row that is not there');
+  return { id: existing, duplicate: true };
+}
+
+async function existingId(db: Db, channel: ChannelRow, key: string): Promise<string | null> {
   const [existing] = await db
     .select({ id: inboundEmails.id })
     .from(inboundEmails)
@@ -113,6 +171,5 @@ export async function storeInbound(db: Db, input: StoreInboundInput): Promise<St
         eq(inboundEmails.dedupeKey, key),
       ),
     );
-  if (!existing) throw new Error('inbound email conflicted with a row that is not there');
-  return { id: existing.id, duplicate: true };
+  return existing?.id ?? null;
 }

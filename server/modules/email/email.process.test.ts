@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import * as given from '../../../tests/support/given.ts';
 import { startTestApp, TEST_SECRET } from '../../../tests/support/test-app.ts';
 import { rows } from '../../db/client.ts';
@@ -27,9 +27,9 @@ import {
 } from '../../db/schema/index.ts';
 import { deriveKey } from '../../lib/secrets.ts';
 import type { ChannelRow } from '../channels/channels.queries.ts';
-import { type AttachmentStore, createFileStore } from './email.attachments.ts';
+import { type AttachmentStore, createFileStore, sha256Hex } from './email.attachments.ts';
 import { rawMail } from './email.fixtures.ts';
-import { storeInbound } from './email.inbound.ts';
+import { RAW_ROW_MAX_BYTES, storeInbound } from './email.inbound.ts';
 import { parseEmail } from './email.parse.ts';
 import { createInboundProcessor, MAX_ATTEMPTS } from './email.process.ts';
 import { messageIdFor, replyAddress, subjectTag } from './email.threading.ts';
@@ -45,7 +45,9 @@ let offsetMs = 0;
 const now = () => new Date(Date.now() + offsetMs);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-process-test-'));
 const files = createFileStore(dir);
-const processor = createInboundProcessor({ db, log: silent, secret, store: files, now });
+// The app's raw mail store, so its quarantine routes read the same files.
+const mailStore = app.rawMail;
+const processor = createInboundProcessor({ db, log: silent, secret, store: files, rawMail: mailStore, now });
 
 /** Moves the clock past every back-off, so a failed row is due again. */
 function later() {
@@ -87,7 +89,13 @@ function mail(
 }
 
 async function deliver(channel: ChannelRow, raw: Buffer, envelopeTo = [channel.address!]) {
-  const stored = await storeInbound(db, { channel, source: 'smtp', raw, envelopeFrom: null, envelopeTo });
+  const stored = await storeInbound(db, mailStore, {
+    channel,
+    source: 'smtp',
+    raw,
+    envelopeFrom: null,
+    envelopeTo,
+  });
   await processor.drain();
   return inbound(channel.tenantId, stored.id);
 }
@@ -202,7 +210,7 @@ describe('threading', () => {
     const { t, channel } = await setup();
     const id = `${randomUUID()}@customer.example`;
     const store = (raw: Buffer) =>
-      storeInbound(db, { channel, source: 'smtp', raw, envelopeFrom: null, envelopeTo: [] });
+      storeInbound(db, mailStore, { channel, source: 'smtp', raw, envelopeFrom: null, envelopeTo: [] });
     const others = [];
     for (let i = 0; i < 5; i++) others.push(await store(mail()));
     const original = await store(mail({ from: 'first@customer.example', messageId: id }));
@@ -468,8 +476,14 @@ describe('duplicates, crashes and quarantine', () => {
     const { t, channel } = await setup();
     const sales = (await given.emailChannel(t)) as ChannelRow;
     const raw = mail({ to: channel.address!, cc: sales.address! });
-    const a = await storeInbound(db, { channel, source: 'smtp', raw, envelopeFrom: null, envelopeTo: [] });
-    const b = await storeInbound(db, {
+    const a = await storeInbound(db, mailStore, {
+      channel,
+      source: 'smtp',
+      raw,
+      envelopeFrom: null,
+      envelopeTo: [],
+    });
+    const b = await storeInbound(db, mailStore, {
       channel: sales,
       source: 'smtp',
       raw,
@@ -498,7 +512,14 @@ describe('duplicates, crashes and quarantine', () => {
       },
       get: (key) => files.get(key),
     };
-    const crashing = createInboundProcessor({ db, log: silent, secret, store: flaky, now });
+    const crashing = createInboundProcessor({
+      db,
+      log: silent,
+      secret,
+      store: flaky,
+      rawMail: mailStore,
+      now,
+    });
     const raw = mail({
       contentType: 'multipart/mixed; boundary="x"',
       body: [
@@ -514,7 +535,7 @@ describe('duplicates, crashes and quarantine', () => {
         '--x--',
       ].join('\n'),
     });
-    const stored = await storeInbound(db, {
+    const stored = await storeInbound(db, mailStore, {
       channel,
       source: 'smtp',
       raw,
@@ -552,12 +573,19 @@ describe('duplicates, crashes and quarantine', () => {
       },
       get: (key) => files.get(key),
     };
-    const failing = createInboundProcessor({ db, log: silent, secret, store: broken, now });
+    const failing = createInboundProcessor({
+      db,
+      log: silent,
+      secret,
+      store: broken,
+      rawMail: mailStore,
+      now,
+    });
     const raw = mail({
       contentType: 'multipart/mixed; boundary="x"',
       body: '--x\nContent-Type: text/plain\n\nhi\n--x\nContent-Type: application/pdf; name="a.pdf"\n\n%PDF\n--x--',
     });
-    const stored = await storeInbound(db, {
+    const stored = await storeInbound(db, mailStore, {
       channel,
       source: 'smtp',
       raw,
@@ -624,6 +652,215 @@ describe('duplicates, crashes and quarantine', () => {
     const agent = await given.token(t, 'agent');
     const forbidden = await app.inject({ url: '/api/v1/email/quarantine', headers: agent });
     assert.equal(forbidden.statusCode, 403);
+  });
+});
+
+describe('large messages kept as files', () => {
+  /** A customer's mail with a `bytes`-long attachment (base64 on the wire: about 4/3 of that). */
+  function withAttachment(bytes: number, opts: { from?: string | null; messageId?: string | null } = {}) {
+    const file = Buffer.alloc(bytes);
+    for (let i = 0; i + 4 <= bytes; i += 4) file.writeUInt32LE((i * 2654435761 + seq) >>> 0, i);
+    seq++;
+    const headers = [
+      ...(opts.from === null ? [] : [`From: ${opts.from ?? `Big Sender <big${seq}@customer.example>`}`]),
+      'To: support@nowhere.example',
+      `Subject: Big file ${seq}`,
+      ...(opts.messageId === null
+        ? []
+        : [`Message-ID: <${opts.messageId ?? `big${seq}-${randomUUID()}@customer.example`}>`]),
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="z"',
+    ];
+    const body = [
+      '--z',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'The file you asked for.',
+      '--z',
+      'Content-Type: application/octet-stream; name="dump.bin"',
+      'Content-Disposition: attachment; filename="dump.bin"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      file.toString('base64').replace(/.{76}/g, '$&\n'),
+      '--z--',
+      '',
+    ].join('\n');
+    return { raw: rawMail(headers, body), file };
+  }
+
+  /** Every file under `dir` (a store's root), temporary ones included. */
+  function filesIn(dir: string): string[] {
+    return fs
+      .readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => e.name);
+  }
+
+  test('up to RAW_ROW_MAX_BYTES a message stays in its row; one byte more and it is a file the row names', async () => {
+    const { channel } = await setup();
+    const own = createFileStore(fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-raw-limit-')));
+    const head = Buffer.from(`From: a@customer.example\r\nSubject: limit\r\n\r\n`);
+    const sized = (n: number) => Buffer.concat([head, Buffer.alloc(n - head.length, 'x')]);
+    const atLimit = await storeInbound(db, own, {
+      channel,
+      source: 'smtp',
+      raw: sized(RAW_ROW_MAX_BYTES),
+      envelopeFrom: null,
+      envelopeTo: [],
+    });
+    const over = await storeInbound(db, own, {
+      channel,
+      source: 'smtp',
+      raw: sized(RAW_ROW_MAX_BYTES + 1),
+      envelopeFrom: null,
+      envelopeTo: [],
+    });
+    const a = await inbound(channel.tenantId, atLimit.id);
+    const b = await inbound(channel.tenantId, over.id);
+    assert.deepEqual(
+      [a.raw?.equals(sized(RAW_ROW_MAX_BYTES)), a.rawKey, a.size],
+      [true, null, RAW_ROW_MAX_BYTES],
+    );
+    assert.equal(b.raw, null);
+    assert.equal(
+      b.rawKey,
+      `sha256/${sha256Hex(sized(RAW_ROW_MAX_BYTES + 1)).slice(0, 2)}/${sha256Hex(sized(RAW_ROW_MAX_BYTES + 1))}`,
+    );
+    assert.equal(b.size, RAW_ROW_MAX_BYTES + 1);
+    assert.ok((await own.get(b.rawKey!)).equals(sized(RAW_ROW_MAX_BYTES + 1)));
+    // Both were pending mail of this mailbox; take them out of the shared processor's way.
+    await db
+      .update(inboundEmails)
+      .set({ status: 'ignored' })
+      .where(inArray(inboundEmails.id, [a.id, b.id]));
+  });
+
+  test('a small message stays in its row; a 2 MB one is kept as a file and processed into its case like any other', async () => {
+    const { t, channel } = await setup();
+    const small = await deliver(channel, mail({ subject: 'Small one' }));
+    assert.equal(small.status, 'processed', small.reason ?? '');
+    assert.ok(small.raw !== null && small.raw.length < RAW_ROW_MAX_BYTES);
+    assert.equal(small.rawKey, null);
+
+    const { raw, file } = withAttachment(1_500_000);
+    assert.ok(raw.length > 2_000_000);
+    const big = await deliver(channel, raw);
+    assert.equal(big.status, 'processed', big.reason ?? '');
+    assert.equal(big.raw, null, 'not in the row');
+    assert.match(big.rawKey ?? '', /^sha256\/[0-9a-f]{2}\/[0-9a-f]{64}$/);
+    assert.equal(big.size, raw.length);
+    assert.ok((await mailStore.get(big.rawKey!)).equals(raw), 'the file holds the message byte for byte');
+    const kase = await caseOf(t.id, big.caseId);
+    assert.match(kase.subject ?? '', /^Big file/);
+    const [email] = await db
+      .select()
+      .from(emailMessages)
+      .where(and(eq(emailMessages.tenantId, t.id), eq(emailMessages.messageId, big.messageId!)));
+    assert.match(email?.fromAddress ?? '', /^big\d+@customer\.example$/);
+    const [kept] = await db
+      .select()
+      .from(attachments)
+      .where(and(eq(attachments.tenantId, t.id), eq(attachments.messageId, big.messageId!)));
+    assert.equal(kept?.filename, 'dump.bin');
+    assert.ok((await files.get(kept!.storageKey)).equals(file), 'the attachment byte for byte');
+  });
+
+  test('a large message delivered again is a duplicate and writes no second file, with or without a Message-ID', async () => {
+    const { t, channel } = await setup();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-raw-dupe-'));
+    const own = createFileStore(dir);
+    const store = (raw: Buffer) =>
+      storeInbound(db, own, { channel, source: 'smtp', raw, envelopeFrom: null, envelopeTo: [] });
+    const { raw } = withAttachment(1_200_000);
+    const first = await store(raw);
+    assert.equal(first.duplicate, false);
+    assert.deepEqual(await store(raw), { id: first.id, duplicate: true });
+    // A relay's redelivery: the same Message-ID under one more Received line.
+    const relayed = Buffer.concat([
+      Buffer.from('Received: from relay.example; Mon, 1 Jun 2026 10:00:00 +0000\r\n'),
+      raw,
+    ]);
+    assert.deepEqual(await store(relayed), { id: first.id, duplicate: true });
+    const { raw: anonymous } = withAttachment(1_200_000, { messageId: null });
+    const hashed = await store(anonymous);
+    assert.deepEqual(await store(anonymous), { id: hashed.id, duplicate: true });
+    assert.equal(filesIn(dir).length, 2, 'one file per message, no temporary files left');
+    const [n] = await rows<{ n: number }>(
+      db,
+      sql`select count(*)::int as n from inbound_emails where tenant_id = ${t.id} and channel_id = ${channel.id}`,
+    );
+    assert.equal(n!.n, 2);
+    await db
+      .update(inboundEmails)
+      .set({ status: 'ignored' })
+      .where(inArray(inboundEmails.id, [first.id, hashed.id]));
+  });
+
+  test('a row with neither raw bytes nor a raw key, or with both, is refused by the database', async () => {
+    const { t, channel } = await setup();
+    const row = (raw: Buffer | null, rawKey: string | null) =>
+      db.insert(inboundEmails).values({
+        tenantId: t.id,
+        channelId: channel.id,
+        source: 'smtp',
+        dedupeKey: `sha256:${randomUUID()}`,
+        raw,
+        rawKey,
+        size: 1,
+      });
+    const refused = (err: unknown) => {
+      const e = err as { message?: string; cause?: { message?: string } };
+      return /inbound_emails_raw_or_key/.test(`${e.message} ${e.cause?.message}`);
+    };
+    await assert.rejects(row(null, null), refused);
+    await assert.rejects(row(Buffer.from('x'), 'sha256/00/00'), refused);
+  });
+
+  test('a large message in quarantine is listed with its From and Subject and can be reprocessed', async () => {
+    const { t, channel } = await setup();
+    const { raw } = withAttachment(1_200_000, { from: null });
+    const row = await deliver(channel, raw, []);
+    assert.equal(row.status, 'quarantined');
+    assert.match(row.reason ?? '', /^sender_invalid/);
+    assert.ok(row.rawKey);
+    const list = await app.inject({ url: '/api/v1/email/quarantine', headers: t.headers });
+    assert.equal(list.statusCode, 200, list.body);
+    const [item] = list.json().items as { id: string; subject: string | null; size: number }[];
+    assert.deepEqual([item?.id, item?.subject, item?.size], [row.id, `Big file ${seq}`, raw.length]);
+    const again = await app.inject({
+      method: 'POST',
+      url: `/api/v1/email/quarantine/${row.id}/reprocess`,
+      headers: t.headers,
+    });
+    assert.equal(again.statusCode, 200, again.body);
+    await processor.drain();
+    const after = await inbound(t.id, row.id);
+    assert.deepEqual([after.status, after.attempts], ['quarantined', 1], 'read from the file again');
+  });
+
+  test('a file gone missing: the message is retried, then quarantined with the reason, never half-processed', async () => {
+    const { t, channel } = await setup();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-raw-missing-'));
+    const own = createFileStore(dir);
+    const lost = createInboundProcessor({ db, log: silent, secret, store: files, rawMail: own, now });
+    const { raw } = withAttachment(1_200_000);
+    const stored = await storeInbound(db, own, {
+      channel,
+      source: 'smtp',
+      raw,
+      envelopeFrom: null,
+      envelopeTo: [],
+    });
+    fs.rmSync(dir, { recursive: true });
+    for (let i = 0; i < MAX_ATTEMPTS; i++) {
+      await lost.drain();
+      later();
+    }
+    const row = await inbound(t.id, stored.id);
+    assert.equal(row.status, 'quarantined');
+    assert.match(row.reason ?? '', /could not be read from the raw mail store \(ENOENT\)/);
+    assert.doesNotMatch(row.reason ?? '', /rapport-raw-missing/, 'no server path shown to admins');
+    assert.equal(await caseCount(t.id), 0);
   });
 });
 
@@ -734,7 +971,7 @@ describe('hostile and real mail', () => {
       const { t, channel } = await setup();
       const raw = fs.readFileSync(path.join(corpus, box));
       const parsed = await parseEmail(raw);
-      const stored = await storeInbound(db, {
+      const stored = await storeInbound(db, mailStore, {
         channel,
         source: 'smtp',
         raw,
@@ -781,7 +1018,7 @@ test('the app’s own processor takes stored mail into a case when kicked (the S
   const { t, channel } = await setup();
   app.emailInbound.start();
   try {
-    const stored = await storeInbound(db, {
+    const stored = await storeInbound(db, mailStore, {
       channel,
       source: 'smtp',
       raw: mail({ subject: 'Kicked' }),

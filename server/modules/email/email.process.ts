@@ -33,6 +33,7 @@ import { receiveContact } from '../contacts/receive-contact.ts';
 import { identityForChannel } from '../customers/customers.identity.ts';
 import type { AttachmentStore, StoredAttachment } from './email.attachments.ts';
 import { textToHtml } from './email.html.ts';
+import { loadRaw, loadRawHead, type RawMailStore } from './email.inbound.ts';
 import { enqueueAcknowledgement } from './email.outbox.ts';
 import { EmailRejectedError, type ParsedEmail, parseEmail } from './email.parse.ts';
 import {
@@ -50,6 +51,8 @@ export interface InboundProcessorOptions {
   /** deriveKey(appSecret, 'email-threading'): the key our reply tokens and tags are signed with. */
   secret: Buffer;
   store: AttachmentStore;
+  /** Where the raw bytes of large inbound messages are (rows name them by `raw_key`). */
+  rawMail: RawMailStore;
   now?: () => Date;
   /** The safety-net poll; `kick()` is the fast path. */
   pollMs?: number;
@@ -103,7 +106,7 @@ interface Threading {
 }
 
 export function createInboundProcessor(options: InboundProcessorOptions): InboundProcessor {
-  const { db, log, secret, store } = options;
+  const { db, log, secret, store, rawMail } = options;
   const now = options.now ?? (() => new Date());
   const batchSize = options.batchSize ?? 8;
   let running: Promise<void> | null = null;
@@ -119,7 +122,8 @@ export function createInboundProcessor(options: InboundProcessorOptions): Inboun
       channel_id: string;
       attempts: number;
       received_at: string | Date;
-      head: Buffer | Uint8Array;
+      raw_key: string | null;
+      head: Buffer | Uint8Array | null;
     }>(
       db,
       sql`update inbound_emails set attempts = attempts + 1, processed_at = ${at.toISOString()}::timestamptz
@@ -131,17 +135,24 @@ export function createInboundProcessor(options: InboundProcessorOptions): Inboun
             order by received_at, id
             limit ${batchSize}
             for update skip locked)
-          returning tenant_id, id, channel_id, attempts, received_at,
+          returning tenant_id, id, channel_id, attempts, received_at, raw_key,
             substring(raw from 1 for ${SENDER_SCAN_BYTES}) as head`,
     );
+    const heads = await Promise.all(
+      claimed.map((r) =>
+        loadRawHead(rawMail, { head: r.head && Buffer.from(r.head), rawKey: r.raw_key }, SENDER_SCAN_BYTES)
+          // Bytes that cannot be read now order as an empty header; processing it reports why.
+          .catch(() => Buffer.alloc(0)),
+      ),
+    );
     return claimed
-      .map((r) => ({
+      .map((r, i) => ({
         tenantId: r.tenant_id,
         id: r.id,
         channelId: r.channel_id,
         attempts: r.attempts,
         receivedAt: new Date(r.received_at),
-        keys: orderKeys(Buffer.from(r.head)),
+        keys: orderKeys(heads[i]!),
       }))
       .sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime());
   }
@@ -200,6 +211,7 @@ export function createInboundProcessor(options: InboundProcessorOptions): Inboun
     const [stored] = await db
       .select({
         raw: inboundEmails.raw,
+        rawKey: inboundEmails.rawKey,
         dedupeKey: inboundEmails.dedupeKey,
         envelopeFrom: inboundEmails.envelopeFrom,
         envelopeTo: inboundEmails.envelopeTo,
@@ -214,7 +226,7 @@ export function createInboundProcessor(options: InboundProcessorOptions): Inboun
 
     let parsed: ParsedEmail;
     try {
-      parsed = await parseEmail(stored.raw);
+      parsed = await parseEmail(await loadRaw(rawMail, stored));
     } catch (err) {
       if (!(err instanceof EmailRejectedError)) throw err;
       log.warn({ inboundEmailId: row.id, reason: err.reason }, 'inbound email quarantined');

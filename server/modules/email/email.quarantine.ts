@@ -8,6 +8,7 @@ import type { QuarantinedEmail } from '../../../shared/api/email.ts';
 import type { Executor } from '../../db/client.ts';
 import { channels, inboundEmails } from '../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
+import { loadRawHead, type RawMailStore } from './email.inbound.ts';
 
 /** Enough of a message to find its From and Subject without reading a 30 MB body. */
 const HEAD_BYTES = 64 * 1024;
@@ -35,14 +36,20 @@ export function rawHeader(head: Buffer, name: string): string | null {
   return shown === '' ? null : shown;
 }
 
-export async function listQuarantine(db: Executor, tenantId: string): Promise<QuarantinedEmail[]> {
+/** Quarantined mail of a tenant, newest first; From and Subject read from the row or the raw mail store. */
+export async function listQuarantine(
+  db: Executor,
+  rawMail: RawMailStore,
+  tenantId: string,
+): Promise<QuarantinedEmail[]> {
   const found = await db
     .select({
       id: inboundEmails.id,
       channelId: inboundEmails.channelId,
       channel: channels.name,
       receivedAt: inboundEmails.receivedAt,
-      head: sql<Buffer | Uint8Array>`substring(${inboundEmails.raw} from 1 for ${HEAD_BYTES})`,
+      head: sql<Buffer | Uint8Array | null>`substring(${inboundEmails.raw} from 1 for ${HEAD_BYTES})`,
+      rawKey: inboundEmails.rawKey,
       size: inboundEmails.size,
       reason: inboundEmails.reason,
       attempts: inboundEmails.attempts,
@@ -55,8 +62,15 @@ export async function listQuarantine(db: Executor, tenantId: string): Promise<Qu
     .where(and(eq(inboundEmails.tenantId, tenantId), eq(inboundEmails.status, 'quarantined')))
     .orderBy(desc(inboundEmails.receivedAt), desc(inboundEmails.id))
     .limit(LIST_MAX);
-  return found.map((r) => {
-    const head = Buffer.from(r.head);
+  const heads = await Promise.all(
+    found.map((r) =>
+      loadRawHead(rawMail, { head: r.head && Buffer.from(r.head), rawKey: r.rawKey }, HEAD_BYTES)
+        // A file that cannot be read still lists the message (without From and Subject).
+        .catch(() => Buffer.alloc(0)),
+    ),
+  );
+  return found.map((r, i) => {
+    const head = heads[i]!;
     return {
       id: r.id,
       channelId: r.channelId,

@@ -2,12 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { ErrorResponse, Uuid } from '../../../shared/api/common.ts';
 import { QuarantineList, ReprocessResult } from '../../../shared/api/email.ts';
+import type { RawMailStore } from './email.inbound.ts';
 import { listQuarantine, reprocessInbound } from './email.quarantine.ts';
 
 const Params = Type.Object({ id: Uuid }, { additionalProperties: false });
 
-/** `kick` tells the inbound processor a message is pending again. */
-export function emailRoutes(app: FastifyInstance, inbound: { kick(): void }): void {
+/** `kick` tells the inbound processor a message is pending again; `rawMail` holds large messages. */
+export function emailRoutes(app: FastifyInstance, inbound: { kick(): void }, rawMail: RawMailStore): void {
   app.get(
     '/api/v1/email/quarantine',
     {
@@ -19,7 +20,7 @@ export function emailRoutes(app: FastifyInstance, inbound: { kick(): void }): vo
         response: { 200: QuarantineList },
       },
     },
-    async (request) => ({ items: await listQuarantine(request.ctx.db, request.ctx.tenantId) }),
+    async (request) => ({ items: await listQuarantine(request.ctx.db, rawMail, request.ctx.tenantId) }),
   );
   app.post(
     '/api/v1/email/quarantine/:id/reprocess',

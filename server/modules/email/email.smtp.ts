@@ -2,12 +2,13 @@
  * The inbound SMTP listener (the MX role, smtp-server): accepts mail only for the addresses of
  * active email channels (no open relay), refuses messages over the size limit with 552 without
  * holding more than the limit in memory, and answers 250 only once the raw message is committed
- * to `inbound_emails`. While the database fails it answers 451, so the sender retries.
+ * to `inbound_emails` (a large message's file made durable in the raw mail store first). While the
+ * database fails it answers 451, so the sender retries.
  */
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { Db } from '../../db/client.ts';
 import { type ChannelRow, findEmailChannelByAddress } from '../channels/channels.queries.ts';
-import { storeInbound } from './email.inbound.ts';
+import { type RawMailStore, storeInbound } from './email.inbound.ts';
 
 /** The subset of a pino/Fastify logger the listener writes to. */
 export interface SmtpLog {
@@ -17,6 +18,8 @@ export interface SmtpLog {
 
 export interface SmtpListenerOptions {
   db: Db;
+  /** Keeps messages over RAW_ROW_MAX_BYTES (the app's `rawMail`). */
+  rawMail: RawMailStore;
   log: SmtpLog;
   host: string;
   /** 0 lets the kernel pick a free port (tests). */
@@ -53,7 +56,7 @@ function errorText(err: unknown): string {
 }
 
 export function createSmtpListener(options: SmtpListenerOptions): SmtpListener {
-  const { db, log, maxBytes } = options;
+  const { db, rawMail, log, maxBytes } = options;
   /** The channel each accepted recipient routed to, per transaction (the envelope is renewed by RSET/after DATA). */
   const routes = new WeakMap<object, Map<string, ChannelRow>>();
 
@@ -112,7 +115,8 @@ export function createSmtpListener(options: SmtpListenerOptions): SmtpListener {
           // smtp-server answers 552 5.3.4 itself (rejectOversized); the error is its fallback.
           return callback(reply(552, 'Message too big'));
         }
-        const raw = Buffer.concat(chunks, size);
+        // The one copy of the message: every mailbox's row (or the one file) is written from it.
+        const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
         chunks.length = 0;
         deliver(raw, session).then(
           () => callback(null, 'OK: stored'),
@@ -148,7 +152,13 @@ export function createSmtpListener(options: SmtpListenerOptions): SmtpListener {
     const mailFrom = session.envelope.mailFrom;
     const envelopeFrom = mailFrom === false ? null : mailFrom.address.toLowerCase();
     for (const { channel, to } of byChannel.values()) {
-      const stored = await storeInbound(db, { channel, source: 'smtp', raw, envelopeFrom, envelopeTo: to });
+      const stored = await storeInbound(db, rawMail, {
+        channel,
+        source: 'smtp',
+        raw,
+        envelopeFrom,
+        envelopeTo: to,
+      });
       log.info(
         {
           tenantId: channel.tenantId,
