@@ -127,7 +127,10 @@ test('attachments download as files with a safe type; HTML in disguise is never 
   assert.match(page.headers['content-disposition'] as string, /^attachment; filename="page\.html"/);
   assert.equal(page.headers['x-content-type-options'], 'nosniff');
   assert.equal(page.body, '<script>alert(4)</script>');
-  const pdf = await app.inject({ url: `/api/v1/attachments/${byName['_.._etc_.fdp.exe']}`, headers: t.headers });
+  const pdf = await app.inject({
+    url: `/api/v1/attachments/${byName['_.._etc_.fdp.exe']}`,
+    headers: t.headers,
+  });
   assert.equal(pdf.headers['content-type'], 'application/pdf');
   assert.match(pdf.headers['content-disposition'] as string, /^attachment; filename="_\.\._etc_\.fdp\.exe"/);
   assert.match(pdf.headers['content-security-policy'] as string, /^sandbox/);
