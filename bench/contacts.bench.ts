@@ -78,9 +78,9 @@ async function profileRoundTrips(url: string) {
         });
     // The first request of a token also stamps its last use; warm that up first.
     await post('warm@example.com')();
-    const fresh = await roundTrips(app, post('first@example.com'));
-    const repeat = await roundTrips(app, post('first@example.com'));
-    const withId = await roundTrips(app, post('second@example.com', { externalId: 'msg-1' }));
+    const fresh = await roundTrips(post('first@example.com'));
+    const repeat = await roundTrips(post('first@example.com'));
+    const withId = await roundTrips(post('second@example.com', { externalId: 'msg-1' }));
     await app.close();
     return { fresh, repeat, withId };
   } finally {

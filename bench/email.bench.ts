@@ -83,7 +83,10 @@ function message(from: string, subject: string, replyTo: string | null): { raw: 
       ),
     };
   }
-  return { id, raw: Buffer.from([...headers, 'Content-Type: text/plain; charset=utf-8', '', text, ''].join('\r\n')) };
+  return {
+    id,
+    raw: Buffer.from([...headers, 'Content-Type: text/plain; charset=utf-8', '', text, ''].join('\r\n')),
+  };
 }
 
 async function counts(url: string | null, dataDir: string, db?: Awaited<ReturnType<typeof openDatabase>>) {
@@ -116,9 +119,14 @@ async function runEngine(engine: Engine): Promise<Cell[]> {
   let raw: Awaited<ReturnType<typeof rawAppendPostgres>> | null = null;
   try {
     await migrate(database);
-    const tenant = await createTenant(database.db, { slug: `bench-mail-${Date.now().toString(36)}`, name: 'Bench' });
+    const tenant = await createTenant(database.db, {
+      slug: `bench-mail-${Date.now().toString(36)}`,
+      name: 'Bench',
+    });
     await createChannel(database.db, tenant.id, { type: 'email', name: 'Support', address: ADDRESS });
-    raw = bdb.url ? await rawAppendPostgres(bdb.url, 20) : await rawAppendPglite(path.join(rawDb.dataDir, 'pg'));
+    raw = bdb.url
+      ? await rawAppendPostgres(bdb.url, 20)
+      : await rawAppendPglite(path.join(rawDb.dataDir, 'pg'));
     const smtpPort = await freePort();
     server = await startServerProcess({
       databaseUrl: bdb.url,

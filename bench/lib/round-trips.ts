@@ -4,7 +4,6 @@
  * driver; the app issues the same statements on PGlite.
  */
 import pg from 'pg';
-import type { App } from '../../server/app.ts';
 
 type QueryFn = (...args: unknown[]) => unknown;
 
@@ -15,7 +14,6 @@ export interface RoundTrips {
 }
 
 export async function roundTrips(
-  app: App,
   inject: () => Promise<{ statusCode: number; body: string }>,
 ): Promise<RoundTrips> {
   const proto = pg.Client.prototype as unknown as { query: QueryFn };

@@ -27,7 +27,6 @@ export function Shell() {
   const phone = useMediaQuery('(max-width: 48em)');
   const pathname = useRouterState({ select: (s) => s.location.pathname });
   // On a phone the navigation is a drawer: close it once the agent has gone somewhere.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on navigation only
   useEffect(() => nav.close(), [pathname]);
 
   return (

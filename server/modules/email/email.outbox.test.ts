@@ -75,7 +75,7 @@ async function startRelay(port = 0): Promise<Relay> {
     logger: false,
     onRcptTo(address, _session, callback) {
       if (refuse.has(address.address.toLowerCase())) {
-        const err = Object.assign(new Error('5.1.1 <' + address.address + '>: mailbox unavailable'), {
+        const err = Object.assign(new Error(`5.1.1 <${address.address}>: mailbox unavailable`), {
           responseCode: 550,
         });
         callback(err);

@@ -155,12 +155,25 @@ export function downloadHeaders(row: { filename: string; contentType: string }):
 /** A filename as a label only: no path, no control or bidi characters, bounded. */
 export function cleanName(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
-  const cleaned = base
-    .replace(/[\u0000-\u001f\u007f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '')
+  const cleaned = [...base]
+    .filter((c) => !isHidden(c.codePointAt(0)!))
+    .join('')
     .replace(/^\.+/, '')
     .trim()
     .slice(0, 200);
   return cleaned || 'attachment';
+}
+
+/** Control characters and the marks that reorder text (a name's right-to-left override). */
+function isHidden(code: number): boolean {
+  return (
+    code < 0x20 ||
+    code === 0x7f ||
+    code === 0x200e ||
+    code === 0x200f ||
+    (code >= 0x202a && code <= 0x202e) ||
+    (code >= 0x2066 && code <= 0x2069)
+  );
 }
 
 function asciiName(name: string): string {

@@ -2,7 +2,7 @@
  * Organisations on one install, and the operator actions on them (used by the `rapport` CLI,
  * the demo seed and tests): create a tenant, its staff, teams and API tokens.
  */
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { type Role, roles } from '../../../shared/domain/roles.ts';
 import { type Executor, rows } from '../../db/client.ts';
 import { apiTokens, teamMembers, teams, tenants, users } from '../../db/schema/index.ts';
