@@ -9,6 +9,7 @@ import { useState } from 'react';
 import { channelLabels } from '../../shared/domain/channels.ts';
 import type { Case, TimelineEntry } from '../lib/api.ts';
 import { ChannelBadge, priorityLabels, RepeatBadge, statusLabels } from '../ui/badges.tsx';
+import { byteSize } from '../ui/byte-size.ts';
 import { ErrorAlert } from '../ui/error-alert.tsx';
 import { RelativeTime } from '../ui/relative-time.tsx';
 import { UserAvatar } from '../ui/user-avatar.tsx';
@@ -149,7 +150,7 @@ function EmailExtras({ messageId, email }: { messageId: string; email: EmailDeta
                 {a.filename}
               </a>{' '}
               <Text span size="xs" c="dimmed">
-                {formatSize(a.size)}
+                {byteSize(a.size)}
               </Text>
             </li>
           ))}
@@ -184,12 +185,6 @@ function EmailExtras({ messageId, email }: { messageId: string; email: EmailDeta
 /** The signed case tag (`[#1042-abcde]`) is for threading; the page already says which case this is. */
 function withoutCaseTag(subject: string): string {
   return subject.replace(/\s*\[#\d+(?:-[a-z0-9]+)?\]/gi, '').trim();
-}
-
-function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 type Delivery = NonNullable<NonNullable<TimelineEntry['message']>['delivery']>;

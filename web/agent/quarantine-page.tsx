@@ -6,6 +6,7 @@
 import { Button, Table, Text, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, type QuarantinedEmail } from '../lib/api.ts';
+import { byteSize } from '../ui/byte-size.ts';
 import { ErrorAlert } from '../ui/error-alert.tsx';
 import { RelativeTime } from '../ui/relative-time.tsx';
 
@@ -72,7 +73,7 @@ function QuarantineRow({ item }: { item: QuarantinedEmail }) {
         </Text>
       </Table.Th>
       <Table.Td>{item.channel}</Table.Td>
-      <Table.Td>{formatBytes(item.size)}</Table.Td>
+      <Table.Td>{byteSize(item.size)}</Table.Td>
       <Table.Td>
         <Text size="sm">{item.reason ?? '—'}</Text>
         {item.attempts > 0 ? (
@@ -95,10 +96,4 @@ function QuarantineRow({ item }: { item: QuarantinedEmail }) {
       </Table.Td>
     </Table.Tr>
   );
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }

@@ -29,6 +29,11 @@ export async function findChannel(db: Executor, tenantId: string, id: string): P
   return row ?? null;
 }
 
+/** `support+anything@x` → `support@x`: plus-addressed replies belong to the base address. */
+export function baseAddress(address: string): string {
+  return address.replace(/\+[^@]*@/, '@');
+}
+
 /**
  * The active email channel an address belongs to, in any tenant: inbound mail is routed by its
  * recipient before anyone knows the tenant. Plus-addressed replies (support+token@…) match
@@ -36,7 +41,7 @@ export async function findChannel(db: Executor, tenantId: string, id: string): P
  */
 export async function findEmailChannelByAddress(db: Executor, address: string): Promise<ChannelRow | null> {
   const lower = address.trim().toLowerCase();
-  const base = lower.replace(/\+[^@]*@/, '@');
+  const base = baseAddress(lower);
   const [row] = await db
     .select()
     .from(channels)

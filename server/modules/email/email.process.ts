@@ -29,6 +29,7 @@ import {
   teams,
   users,
 } from '../../db/schema/index.ts';
+import { baseAddress } from '../channels/channels.queries.ts';
 import { receiveContact } from '../contacts/receive-contact.ts';
 import { identityForChannel } from '../customers/customers.identity.ts';
 import type { AttachmentStore, StoredAttachment } from './email.attachments.ts';
@@ -492,11 +493,6 @@ function orderKeys(head: Buffer): OrderKeys {
     messageId: ids(header('message-id'))[0] ?? null,
     refs: [...ids(header('in-reply-to')), ...ids(header('references'))],
   };
-}
-
-/** The address without its plus-tag: `support+token@x` is still `support@x`. */
-function baseAddress(address: string): string {
-  return address.replace(/\+[^@]*@/, '@');
 }
 
 async function tenantAddresses(db: Executor, tenantId: string): Promise<Set<string>> {
