@@ -31,7 +31,7 @@ import { type AttachmentStore, createFileStore, sha256Hex } from './email.attach
 import { rawMail } from './email.fixtures.ts';
 import { RAW_ROW_MAX_BYTES, storeInbound } from './email.inbound.ts';
 import { parseEmail } from './email.parse.ts';
-import { createInboundProcessor, MAX_ATTEMPTS } from './email.process.ts';
+import { createInboundProcessor, MAX_ATTEMPTS, threadQueues } from './email.process.ts';
 import { messageIdFor, replyAddress, subjectTag } from './email.threading.ts';
 
 const { app } = await startTestApp();
@@ -1033,4 +1033,25 @@ test('the app’s own processor takes stored mail into a case when kicked (the S
   } finally {
     await app.emailInbound.stop();
   }
+});
+
+test('a round’s queues keep a thread together even when arrival times tie: the answered message first', () => {
+  const row = (sender: string, messageId: string | null, refs: string[] = []) => ({
+    keys: { sender, messageId, refs },
+  });
+  const reply = row('colleague@customer.example', 'r@x', ['o@x']);
+  const original = row('first@customer.example', 'o@x');
+  const followUp = row('first@customer.example', 'f@x');
+  const other = row('someone@else.example', 's@x');
+  // The reply was claimed before its original (equal received_at, tie broken the other way).
+  const queues = threadQueues([reply, other, original, followUp]);
+  assert.equal(queues.length, 2);
+  assert.deepEqual(
+    queues.find((q) => q.includes(reply)),
+    [original, reply, followUp],
+  );
+  assert.deepEqual(
+    queues.find((q) => q.includes(other)),
+    [other],
+  );
 });

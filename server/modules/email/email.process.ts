@@ -405,18 +405,8 @@ export function createInboundProcessor(options: InboundProcessorOptions): Inboun
 
   async function round(): Promise<number> {
     const claimed = await claim();
-    // Different senders at once (their contacts share the intake's group commit); one sender's
-    // mail, and replies to a message of this round, after it in the order they arrived.
-    const queues = new Map<string, Claimed[]>();
-    const queueOf = new Map<string, string>();
-    for (const row of claimed) {
-      const { sender, messageId, refs } = row.keys;
-      const key = refs.map((r) => queueOf.get(r)).find((k) => k !== undefined) ?? sender;
-      queues.set(key, [...(queues.get(key) ?? []), row]);
-      if (messageId) queueOf.set(messageId, key);
-    }
     await Promise.all(
-      [...queues.values()].map(async (queue) => {
+      threadQueues(claimed).map(async (queue) => {
         for (const row of queue) {
           try {
             await processRow(row);
@@ -471,6 +461,51 @@ export function createInboundProcessor(options: InboundProcessorOptions): Inboun
       await running?.catch(() => {});
     },
   };
+}
+
+/**
+ * A round's mail in queues that may run at once (their contacts share the intake's group commit):
+ * one sender's mail, and every message that answers another of the round, share a queue, where an
+ * answered message comes before its answers and the rest keep their arrival order. Arrival times
+ * can tie (several messages stored within a millisecond), so answers are ordered by what they
+ * answer, not by time alone.
+ */
+export function threadQueues<T extends { keys: OrderKeys }>(rows: T[]): T[][] {
+  const byMessageId = new Map<string, T>();
+  for (const row of rows) if (row.keys.messageId) byMessageId.set(row.keys.messageId, row);
+  // Union-find over the round: same sender, or one answers the other.
+  const parent = new Map<T, T>(rows.map((r) => [r, r]));
+  const find = (r: T): T => {
+    while (parent.get(r) !== r) r = parent.get(r)!;
+    return r;
+  };
+  const union = (a: T, b: T) => parent.set(find(a), find(b));
+  const bySender = new Map<string, T>();
+  for (const row of rows) {
+    const first = bySender.get(row.keys.sender);
+    if (first) union(row, first);
+    else bySender.set(row.keys.sender, row);
+    for (const ref of row.keys.refs) {
+      const answered = byMessageId.get(ref);
+      if (answered && answered !== row) union(row, answered);
+    }
+  }
+  // In each queue: arrival order, except that a message goes after the ones it answers.
+  const queues = new Map<T, T[]>();
+  const placed = new Set<T>();
+  const place = (row: T, visiting: Set<T>) => {
+    if (placed.has(row) || visiting.has(row)) return;
+    visiting.add(row);
+    for (const ref of row.keys.refs) {
+      const answered = byMessageId.get(ref);
+      if (answered) place(answered, visiting);
+    }
+    placed.add(row);
+    const root = find(row);
+    queues.set(root, [...(queues.get(root) ?? []), row]);
+  };
+  for (const row of rows) place(row, new Set());
+  return [...queues.values()];
 }
 
 interface OrderKeys {
