@@ -26,7 +26,7 @@ import { createChannel } from '../../server/modules/channels/channels.service.ts
 import { tokenFromAddress, tokenFromMessageId } from '../../server/modules/email/email.threading.ts';
 import { createTenant, createToken, createUser } from '../../server/modules/tenants/tenants.service.ts';
 import { assertNoAxeViolations, ensureWebBuilt, launchBrowser, screenshot } from '../support/browser.ts';
-import { freePort, type ServerProcess, startServerProcess } from '../support/server-process.ts';
+import { freePort, integration, type ServerProcess, startServerProcess } from '../support/server-process.ts';
 
 const databaseUrl = process.env.TEST_DATABASE_URL || null;
 const engine = databaseUrl ? 'postgres' : 'pglite';
@@ -152,16 +152,9 @@ describe(`email journey in Chromium (${engine})`, () => {
   /** The agent's reply as the relay received it. */
   let reply: Relayed;
 
-  async function api(method: string, url: string, body?: unknown) {
-    const res = await fetch(server.url + url, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = await res.json();
-    assert.ok(res.ok, `${method} ${url} answered ${res.status}: ${JSON.stringify(json)}`);
-    return json;
-  }
+  /** Calls the API as an integration would, with the tenant's bearer token. */
+  const api = (method: string, url: string, body?: unknown) =>
+    integration(server, () => token)(method, url, body);
   const row = (num: number) => page.locator(`tr[data-case-number="${num}"]`);
   const contacts = () => page.getByTestId('timeline').locator('[data-type="contact.received"]');
 

@@ -20,7 +20,7 @@ import {
   createUser,
 } from '../../server/modules/tenants/tenants.service.ts';
 import { assertNoAxeViolations, ensureWebBuilt, launchBrowser, screenshot } from '../support/browser.ts';
-import { type ServerProcess, startServerProcess } from '../support/server-process.ts';
+import { integration, type ServerProcess, startServerProcess } from '../support/server-process.ts';
 
 const databaseUrl = process.env.TEST_DATABASE_URL || null;
 const engine = databaseUrl ? 'postgres' : 'pglite';
@@ -40,16 +40,8 @@ describe(`agent journey in Chromium (${engine})`, () => {
   const n = { old: 0, dana: 0, sms: 0, whatsapp: 0, ivy: 0 };
 
   /** Calls the API as an integration would, with the tenant's bearer token. */
-  async function api(method: string, url: string, body?: unknown) {
-    const res = await fetch(server.url + url, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = await res.json();
-    assert.ok(res.ok, `${method} ${url} answered ${res.status}: ${JSON.stringify(json)}`);
-    return json;
-  }
+  const api = (method: string, url: string, body?: unknown) =>
+    integration(server, () => token)(method, url, body);
   const contact = (from: string, name: string, channel: string, text: string) =>
     api('POST', '/api/v1/contacts', { channel, from: { identity: from, name }, text });
   const row = (num: number) => page.locator(`tr[data-case-number="${num}"]`);

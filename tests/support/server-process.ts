@@ -112,3 +112,20 @@ export async function startServerProcess(options: ServerOptions): Promise<Server
   await server.kill9();
   throw new Error(`the server did not become ready within ${options.timeoutMs ?? 60_000} ms:\n${output}`);
 }
+
+/**
+ * Calls a running server's API as an integration would, with a bearer token; fails the test on
+ * anything but 2xx and returns the JSON body.
+ */
+export function integration(server: { url: string }, token: () => string) {
+  return async (method: string, url: string, body?: unknown) => {
+    const res = await fetch(server.url + url, {
+      method,
+      headers: { authorization: `Bearer ${token()}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json();
+    if (!res.ok) throw new Error(`${method} ${url} answered ${res.status}: ${JSON.stringify(json)}`);
+    return json;
+  };
+}
