@@ -1,6 +1,7 @@
 /**
  * Builds the HTTP application: plugins, auth, every module's routes and realtime. Never listens (main.ts does), so tests drive it with `app.inject`.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,21 +21,30 @@ import { registerAuth } from './http/auth.ts';
 import { registerErrorHandling } from './http/errors.ts';
 import { type Metrics, registerMetrics } from './http/metrics.ts';
 import { deriveKey } from './lib/secrets.ts';
+import { callsRoutes } from './modules/calls/calls.routes.ts';
 import { casesRoutes } from './modules/cases/cases.routes.ts';
+import { replyOptionsRoutes } from './modules/channels/channels.reply-options.routes.ts';
 import { channelsRoutes } from './modules/channels/channels.routes.ts';
+import { createDeliverySender, type DeliverySender } from './modules/channels/channels.sender.ts';
+import { relayAddress } from './modules/channels/channels.service.ts';
+import type { ChatLimits } from './modules/chat/chat.limits.ts';
+import { chatRoutes } from './modules/chat/chat.routes.ts';
+import { chatWidgetRoutes } from './modules/chat/chat.widget.routes.ts';
 import { contactsRoutes } from './modules/contacts/contacts.routes.ts';
 import { customersRoutes } from './modules/customers/customers.routes.ts';
 import { directoryRoutes } from './modules/directory/directory.routes.ts';
 import { createFileStore } from './modules/email/email.attachments.ts';
+import { createImapChannels, type ImapChannels } from './modules/email/email.imap-channels.ts';
 import type { RawMailStore } from './modules/email/email.inbound.ts';
-import { createOutboxSender, type OutboxSender, useThreadingSecret } from './modules/email/email.outbox.ts';
 import { createInboundProcessor, type InboundProcessor } from './modules/email/email.process.ts';
 import { emailRoutes } from './modules/email/email.routes.ts';
+import { createOutboxSender, type OutboxSender } from './modules/email/email.sender.ts';
 import { healthRoutes, version } from './modules/health/health.routes.ts';
 import { messageEmailRoutes } from './modules/messages/message-email.routes.ts';
 import { messagesRoutes } from './modules/messages/messages.routes.ts';
 import { sessionsRoutes } from './modules/sessions/sessions.routes.ts';
 import { type Bus, createBus } from './realtime/bus.ts';
+import { createPresence } from './realtime/presence.ts';
 import { realtimeRoutes } from './realtime/realtime.routes.ts';
 
 export interface AppOptions {
@@ -43,11 +53,16 @@ export interface AppOptions {
   secret: string;
   secureCookies?: boolean;
   loginLimit?: number;
-  logger?: boolean | { level: string };
+  /** `stream`: where the JSON log lines go instead of stdout (tests read them). */
+  logger?: boolean | { level: string; stream?: { write(line: string): void } };
   /** Built web assets; served when present. */
   webRoot?: string;
   /** The relay outgoing email is handed to (smtp://…); null or absent keeps it queued. */
   smtpOutboundUrl?: string | null;
+  /** RAPPORT_PUBLIC_URL: the server as messaging platforms reach it; channel webhook URLs use it. */
+  publicUrl?: string | null;
+  /** Platform webhooks: deliveries per channel per minute (3,000), largest body (256 KiB). */
+  webhooks?: { perChannelPerMinute?: number; bodyLimit?: number };
   /**
    * Where attachment bytes are kept: default `<dataDir>/attachments` for the embedded database,
    * a temporary directory for one in memory (main.ts passes the data directory's on PostgreSQL).
@@ -58,6 +73,24 @@ export interface AppOptions {
    * temporary directory for a database in memory (main.ts passes the data directory's).
    */
   mailDir?: string;
+  /**
+   * Polling the IMAP mailboxes of email channels (on by default); false leaves them unpolled.
+   * `pollMs`: pause between rounds of a mailbox (RAPPORT_IMAP_POLL_SECONDS; 60 s);
+   * `maxMessageBytes`: larger messages are quarantined unfetched (the SMTP limit; 30 MiB);
+   * `nodeId`: this node in mailbox leases (main.ts: host name and port; random by default).
+   */
+  imap?:
+    | false
+    | {
+        pollMs?: number;
+        maxMessageBytes?: number;
+        nodeId?: string;
+        reconcileMs?: number;
+        leaseMs?: number;
+        backoff?: { initialMs?: number; maxMs?: number };
+      };
+  /** The chat widget's rate limits (chat.limits.ts defaults); tests and benches lower or raise them. */
+  chat?: { limits?: Partial<ChatLimits> };
 }
 
 /** One registered route as declared; the tenant-walk and permission tests iterate over these. */
@@ -74,10 +107,14 @@ export interface App extends FastifyInstance {
   metrics: Metrics;
   database: Database;
   emailOutbox: OutboxSender;
+  /** Sends replies on messaging platforms (SMS, WhatsApp, …); `drain()` in tests. */
+  channelDeliveries: DeliverySender;
   /** Turns stored inbound mail into contacts; `kick()` after storing one. */
   emailInbound: InboundProcessor;
   /** The raw mail store; the SMTP listener (and IMAP) store large messages in it. */
   rawMail: RawMailStore;
+  /** The IMAP pollers of channel mailboxes (null when turned off). */
+  imapChannels: ImapChannels | null;
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -157,26 +194,6 @@ export async function buildApp(options: AppOptions): Promise<App> {
   app.decorate('metrics', metrics);
   app.decorate('database', database);
   registerAuth(app, database.db, bus);
-  useThreadingSecret(deriveKey(options.secret, 'email-threading'));
-  const emailOutbox = createOutboxSender({
-    db: database.db,
-    log: app.log,
-    url: options.smtpOutboundUrl ?? null,
-  });
-  app.decorate('emailOutbox', emailOutbox);
-  app.addHook('onReady', async () => emailOutbox.start());
-
-  healthRoutes(app, database);
-  sessionsRoutes(app, {
-    secureCookies: options.secureCookies ?? false,
-    loginLimit: options.loginLimit ?? 10,
-  });
-  contactsRoutes(app, metrics);
-  casesRoutes(app);
-  messagesRoutes(app, emailOutbox);
-  customersRoutes(app);
-  directoryRoutes(app);
-  channelsRoutes(app);
   const attachmentsDir =
     options.attachmentsDir ??
     (database.dataDir
@@ -190,19 +207,98 @@ export async function buildApp(options: AppOptions): Promise<App> {
       : fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-mail-')));
   const rawMail = createFileStore(mailDir);
   app.decorate('rawMail', rawMail);
+  // Signs every reply token, Message-ID and subject tag, inbound and outbound.
+  const threadingKey = deriveKey(options.secret, 'email-threading');
+  const emailOutbox = createOutboxSender({
+    db: database.db,
+    log: app.log,
+    url: options.smtpOutboundUrl ?? null,
+    rawMail,
+  });
+  app.decorate('emailOutbox', emailOutbox);
+  app.addHook('onReady', async () => emailOutbox.start());
+
+  healthRoutes(app, database);
+  sessionsRoutes(app, {
+    secureCookies: options.secureCookies ?? false,
+    loginLimit: options.loginLimit ?? 10,
+  });
+  contactsRoutes(app, metrics);
+  casesRoutes(app);
+  callsRoutes(app);
+  const channelDeliveries = createDeliverySender({
+    db: database.db,
+    log: app.log,
+    secretKey: deriveKey(options.secret, 'channel-secrets'),
+    publicUrl: options.publicUrl ?? null,
+  });
+  app.decorate('channelDeliveries', channelDeliveries);
+  app.addHook('onReady', async () => channelDeliveries.start());
+  messagesRoutes(app, {
+    outbox: emailOutbox,
+    platforms: channelDeliveries,
+    email: { secret: threadingKey, rawMail },
+    store: attachmentStore,
+  });
+  replyOptionsRoutes(app);
+  customersRoutes(app);
+  directoryRoutes(app);
+  const channelSecrets = deriveKey(options.secret, 'channel-secrets');
+  const relay = relayAddress(options.smtpOutboundUrl);
+  channelsRoutes(app, {
+    secretKey: channelSecrets,
+    systemAddresses: relay ? [relay] : [],
+    db: database.db,
+    bus,
+    registry: metrics.registry,
+    publicUrl: options.publicUrl ?? null,
+    webhooks: options.webhooks,
+  });
   const emailInbound = createInboundProcessor({
     db: database.db,
     log: app.log,
-    secret: deriveKey(options.secret, 'email-threading'),
+    secret: threadingKey,
     store: attachmentStore,
     rawMail,
     onMailQueued: () => emailOutbox.kick(),
+    onAcknowledgementSuppressed: () => metrics.acknowledgementsSuppressed.inc(),
   });
   app.decorate('emailInbound', emailInbound);
-  emailRoutes(app, emailInbound, rawMail);
+  emailRoutes(app, { inbound: emailInbound, outbox: emailOutbox, rawMail });
   messageEmailRoutes(app, attachmentStore);
   app.addHook('onReady', async () => emailInbound.start());
-  realtimeRoutes(app, database.db, bus);
+  const imapChannels =
+    options.imap === false
+      ? null
+      : createImapChannels({
+          db: database.db,
+          rawMail,
+          secretKey: channelSecrets,
+          log: app.log,
+          bus,
+          nodeId: options.imap?.nodeId ?? `node-${randomUUID()}`,
+          intervalMs: options.imap?.pollMs ?? 60_000,
+          maxMessageBytes: options.imap?.maxMessageBytes ?? 30 * 1024 * 1024,
+          reconcileMs: options.imap?.reconcileMs,
+          leaseMs: options.imap?.leaseMs,
+          backoff: options.imap?.backoff,
+          onStored: () => emailInbound.kick(),
+        });
+  app.decorate('imapChannels', imapChannels);
+  app.addHook('onReady', async () => imapChannels?.start());
+  // Who is signed in, across nodes: the chat widget offers live chat only while someone is.
+  const presence = createPresence(database, bus, `node-${randomUUID()}`);
+  await chatWidgetRoutes(app, {
+    secretKey: channelSecrets,
+    threadingSecret: threadingKey,
+    rawMail,
+    store: attachmentStore,
+    presence,
+    onMailQueued: () => emailOutbox.kick(),
+    limits: options.chat?.limits,
+  });
+  chatRoutes(app);
+  realtimeRoutes(app, database.db, bus, presence);
   app.get('/api/v1/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),
   );
@@ -225,8 +321,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
   }
 
   app.addHook('onClose', async () => {
+    await imapChannels?.stop();
     await emailOutbox.stop();
+    await channelDeliveries.stop();
     await emailInbound.stop();
+    presence.close();
     await bus.close();
   });
   return app;

@@ -33,6 +33,18 @@ export interface Config {
   smtpMaxBytes: number;
   /** RAPPORT_SMTP_OUTBOUND_URL: smtp://user:pass@host:port (or smtps://) for outgoing mail; unset = kept queued. */
   smtpOutboundUrl: string | null;
+  /** RAPPORT_IMAP: poll the IMAP mailboxes of email channels (default true). */
+  imapEnabled: boolean;
+  /** RAPPORT_IMAP_POLL_SECONDS: pause between polls of a channel's IMAP mailbox (default 60). */
+  imapPollSeconds: number;
+  /**
+   * RAPPORT_PUBLIC_URL: the server's URL as messaging platforms reach it (https://help.example.com);
+   * channel webhook URLs and Twilio's signatures are built on it. Unset: each channel needs
+   * settings.publicUrl for signed webhooks.
+   */
+  publicUrl: string | null;
+  /** RAPPORT_WEBHOOK_LIMIT: platform webhook deliveries accepted per channel per minute (default 3000). */
+  webhookLimit: number;
 }
 
 export class ConfigError extends Error {}
@@ -69,6 +81,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (smtpOutboundUrl && !/^smtps?:\/\//.test(smtpOutboundUrl)) {
     problems.push('RAPPORT_SMTP_OUTBOUND_URL must start with smtp:// or smtps://');
   }
+  const publicUrl = env.RAPPORT_PUBLIC_URL ? env.RAPPORT_PUBLIC_URL.replace(/\/+$/, '') : null;
+  if (publicUrl && !/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(publicUrl)) {
+    problems.push('RAPPORT_PUBLIC_URL must be an http(s) URL without query, e.g. https://help.example.com');
+  }
   const secret = env.RAPPORT_SECRET || null;
   if (secret !== null && secret.length < 32) problems.push('RAPPORT_SECRET must be at least 32 characters');
   const config: Config = {
@@ -86,6 +102,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpPort: int('RAPPORT_SMTP_PORT', 2525, 0, 65535),
     smtpMaxBytes: int('RAPPORT_SMTP_MAX_BYTES', 30 * 1024 * 1024, 1024, 200 * 1024 * 1024),
     smtpOutboundUrl,
+    imapEnabled: bool('RAPPORT_IMAP', true),
+    imapPollSeconds: int('RAPPORT_IMAP_POLL_SECONDS', 60, 1, 86_400),
+    publicUrl,
+    webhookLimit: int('RAPPORT_WEBHOOK_LIMIT', 3000, 1, 10_000_000),
   };
   if (problems.length > 0) throw new ConfigError(`Configuration problems:\n  - ${problems.join('\n  - ')}`);
   return config;

@@ -4,6 +4,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
@@ -29,6 +30,14 @@ async function main(): Promise<void> {
     attachmentsDir: path.join(config.dataDir, 'attachments'),
     mailDir: path.join(config.dataDir, 'mail'),
     smtpOutboundUrl: config.smtpOutboundUrl,
+    publicUrl: config.publicUrl,
+    webhooks: { perChannelPerMinute: config.webhookLimit },
+    imap: config.imapEnabled && {
+      pollMs: config.imapPollSeconds * 1000,
+      maxMessageBytes: config.smtpMaxBytes,
+      // Stable across restarts: a restarted node takes its mailboxes back without waiting for the lease.
+      nodeId: config.port ? `${os.hostname()}:${config.port}` : undefined,
+    },
   });
   let smtp: SmtpListener | null = null;
   const shutdown = async (signal: string) => {
@@ -68,7 +77,12 @@ async function main(): Promise<void> {
 
 /** On the embedded engine the cookie secret is generated once and kept beside the data. */
 function localSecret(dataDir: string, engine: string): string {
-  if (engine !== 'pglite') return crypto.randomBytes(32).toString('hex');
+  if (engine !== 'pglite') {
+    console.warn(
+      'RAPPORT_SECRET is not set: sessions, email reply tokens and stored mailbox passwords will not survive a restart. Set it on PostgreSQL.',
+    );
+    return crypto.randomBytes(32).toString('hex');
+  }
   const file = path.join(dataDir, 'secret');
   if (!fs.existsSync(file)) fs.writeFileSync(file, crypto.randomBytes(32).toString('hex'), { mode: 0o600 });
   return fs.readFileSync(file, 'utf8').trim();

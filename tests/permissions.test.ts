@@ -23,6 +23,29 @@ const channel = await given.emailChannel(t);
 const quarantined = await given.quarantinedEmails(t, channel, 12);
 const email = await given.emailWithAttachment(t, channel);
 let nextQuarantined = 0;
+/** Failed outbound mail for the retry calls: each allowed call queues one again. */
+const failed = await given.failedEmails(t, channel, 12);
+let nextFailed = 0;
+const chatChannel = await given.chatChannel(t);
+/** Customer pairs for the merge calls and merges for the split calls: each call takes one. */
+const pairs: [string, string][] = [];
+const merges: string[] = [];
+for (let i = 0; i < 10; i++) {
+  const one = async (n: number) =>
+    (await given.contact(t, { from: { identity: `pm${i}-${n}@example.com` } })).customer.id as string;
+  pairs.push([await one(1), await one(2)]);
+  const [a, b] = [await one(3), await one(4)];
+  const res = await app.inject({
+    method: 'POST',
+    url: `/api/v1/customers/${a}/merge`,
+    headers: t.headers,
+    payload: { mergedId: b },
+  });
+  merges.push(res.json().merge.id);
+}
+let nextPair = 0;
+let nextMerge = 0;
+const otherCustomerId = pairs[0]![0];
 
 interface Call {
   url: string;
@@ -75,6 +98,10 @@ const routes: Record<string, RouteSpec> = {
     permission: 'cases.read',
     calls: () => [{ url: `/api/v1/cases/${caseId}/timeline` }],
   },
+  'GET /api/v1/cases/:id/reply-options': {
+    permission: 'cases.read',
+    calls: () => [{ url: `/api/v1/cases/${caseId}/reply-options` }],
+  },
   'POST /api/v1/cases/:id/messages': {
     permission: 'messages.note',
     calls: () => [
@@ -93,6 +120,29 @@ const routes: Record<string, RouteSpec> = {
   'GET /api/v1/customers/:id': {
     permission: 'customers.read',
     calls: () => [{ url: `/api/v1/customers/${customerId}` }],
+  },
+  'GET /api/v1/customers/:id/matches': {
+    permission: 'customers.read',
+    calls: () => [{ url: `/api/v1/customers/${customerId}/matches` }],
+  },
+  'POST /api/v1/customers/:id/matches/:otherId/dismiss': {
+    permission: 'customers.match',
+    calls: () => [{ url: `/api/v1/customers/${customerId}/matches/${otherCustomerId}/dismiss` }],
+  },
+  'POST /api/v1/customers/:id/merge': {
+    permission: 'customers.merge',
+    calls: () => {
+      const [survivor, merged] = pairs[nextPair++]!;
+      return [{ url: `/api/v1/customers/${survivor}/merge`, payload: { mergedId: merged } }];
+    },
+  },
+  'GET /api/v1/customers/:id/merges': {
+    permission: 'customers.read',
+    calls: () => [{ url: `/api/v1/customers/${customerId}/merges` }],
+  },
+  'POST /api/v1/customers/merges/:mergeId/split': {
+    permission: 'customers.merge',
+    calls: () => [{ url: `/api/v1/customers/merges/${merges[nextMerge++]}/split` }],
   },
   'GET /api/v1/users': { permission: 'directory.read', calls: () => [{ url: '/api/v1/users' }] },
   'GET /api/v1/teams': { permission: 'directory.read', calls: () => [{ url: '/api/v1/teams' }] },
@@ -118,6 +168,32 @@ const routes: Record<string, RouteSpec> = {
     permission: 'channels.manage',
     calls: () => [{ url: `/api/v1/channels/${channel.id}`, payload: { name: `Support ${seq++}` } }],
   },
+  // Platform webhooks: the platform's signature is the credential (channels.*.test.ts).
+  'POST /webhooks/v1/channels/:channelId': { permission: 'public', calls: () => [] },
+  'GET /webhooks/v1/channels/:channelId': { permission: 'public', calls: () => [] },
+  'POST /api/v1/calls': {
+    permission: 'messages.reply',
+    calls: () => [
+      {
+        url: '/api/v1/calls',
+        payload: {
+          direction: 'inbound',
+          number: `+447400${String(100_000 + seq++).padStart(6, '0')}`,
+          durationSeconds: 95,
+          outcome: 'completed',
+        },
+      },
+    ],
+  },
+  'POST /api/v1/cases/:id/calls': {
+    permission: 'messages.reply',
+    calls: () => [
+      {
+        url: `/api/v1/cases/${caseId}/calls`,
+        payload: { direction: 'outbound', number: '+447400123456', durationSeconds: 0, outcome: 'no_answer' },
+      },
+    ],
+  },
   'GET /api/v1/messages/:id/html': {
     permission: 'cases.read',
     calls: () => [{ url: `/api/v1/messages/${email.messageId}/html` }],
@@ -126,6 +202,22 @@ const routes: Record<string, RouteSpec> = {
     permission: 'cases.read',
     calls: () => [{ url: `/api/v1/attachments/${email.attachmentId}` }],
   },
+  'POST /api/v1/cases/:id/typing': {
+    permission: 'messages.reply',
+    calls: () => [{ url: `/api/v1/cases/${caseId}/typing`, payload: { typing: true } }],
+  },
+  // The chat widget's public endpoints; the session-scoped ones take a visitor's token (chat tests).
+  'GET /widget.js': { permission: 'public', calls: () => [{ url: '/widget.js' }] },
+  'OPTIONS /widget/v1/*': { permission: 'public', calls: () => [] },
+  'GET /widget/v1/config': {
+    permission: 'public',
+    calls: () => [{ url: `/widget/v1/config?channel=${chatChannel.id}` }],
+  },
+  'POST /widget/v1/sessions': { permission: 'public', calls: () => [] },
+  'POST /widget/v1/offline-messages': { permission: 'public', calls: () => [] },
+  'POST /widget/v1/sessions/:id/transcript': { permission: 'public', calls: () => [] },
+  'POST /widget/v1/sessions/:id/attachments': { permission: 'public', calls: () => [] },
+  'GET /widget/v1/socket': { permission: 'public', calls: () => [] },
   'GET /api/v1/email/quarantine': {
     permission: 'email.quarantine',
     calls: () => [{ url: '/api/v1/email/quarantine' }],
@@ -134,10 +226,18 @@ const routes: Record<string, RouteSpec> = {
     permission: 'email.quarantine',
     calls: () => [{ url: `/api/v1/email/quarantine/${quarantined[nextQuarantined++]}/reprocess` }],
   },
+  'GET /api/v1/email/outbox': {
+    permission: 'email.outbox',
+    calls: () => [{ url: '/api/v1/email/outbox?status=failed' }],
+  },
+  'POST /api/v1/email/outbox/:id/retry': {
+    permission: 'email.outbox',
+    calls: () => [{ url: `/api/v1/email/outbox/${failed[nextFailed++]}/retry` }],
+  },
 };
 
 const key = (r: { method: string; url: string }) => `${r.method} ${r.url}`;
-const methodOf = (route: string) => route.split(' ')[0] as 'GET' | 'POST' | 'PATCH' | 'DELETE';
+const methodOf = (route: string) => route.split(' ')[0] as 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'OPTIONS';
 /** Routes that end or replace the session they are called with need a fresh one each time. */
 const consumesSession = new Set(['DELETE /api/v1/session', 'POST /api/v1/session/password']);
 

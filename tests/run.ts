@@ -33,6 +33,14 @@ if (files.length === 0) {
 const result = spawnSync(
   process.execPath,
   ['--test', '--test-concurrency=2', '--test-timeout=120000', '--test-reporter=spec', ...files],
-  { stdio: 'inherit', env: { ...process.env, CHROMIUM_PATH: chromium ?? '' } },
+  {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      CHROMIUM_PATH: chromium ?? '',
+      // The tests' mail servers and platform fakes listen on loopback, which SS-01 refuses by default.
+      RAPPORT_EGRESS_ALLOW: process.env.RAPPORT_EGRESS_ALLOW ?? '127.0.0.0/8,::1',
+    },
+  },
 );
 process.exit(result.status ?? 1);

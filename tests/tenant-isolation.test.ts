@@ -7,8 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { rows } from '../server/db/client.ts';
+import { inboundSms, signedForm } from './support/fake-twilio.ts';
 import * as given from './support/given.ts';
+import { customerNumber, twilioChannel } from './support/given-channels.ts';
 import { startTestApp } from './support/test-app.ts';
+import { startSession } from './support/visitor.ts';
 
 const { app } = await startTestApp();
 
@@ -16,8 +19,16 @@ const { app } = await startTestApp();
 // number tenant B (one case, #1001) does not have; #1001 exists in both.
 const a = await given.tenant(app, 'Alpha Broadband');
 const aTeam = await given.team(a, 'Alpha engineers');
-await given.contact(a, { from: { identity: 'jo@alpha.example' } });
-await given.contact(a, { from: { identity: '+447911123456' }, channel: 'sms' });
+const aJo = await given.contact(a, { from: { identity: 'jo@alpha.example' } });
+const aSms = await given.contact(a, { from: { identity: '+447911123456' }, channel: 'sms' });
+const aMerge = (
+  await app.inject({
+    method: 'POST',
+    url: `/api/v1/customers/${aJo.customer.id}/merge`,
+    headers: a.headers,
+    payload: { mergedId: aSms.customer.id },
+  })
+).json().merge.id as string;
 const aAgent = await given.user(a, 'agent', { teamIds: [aTeam.id], name: 'Rowan Alpha' });
 const aFirst = await given.contact(a, {
   from: { identity: 'dana@alpha.example', name: 'Dana Alpha' },
@@ -28,7 +39,9 @@ const aCase = aFirst.case as { id: string; number: number };
 const aCustomer = aFirst.customer as { id: string };
 const aChannel = await given.emailChannel(a, 'help@alpha.example');
 const [aQuarantined] = await given.quarantinedEmails(a, aChannel);
+const [aFailed] = await given.failedEmails(a, aChannel);
 const aEmail = await given.emailWithAttachment(a, aChannel);
+const aChat = await startSession(app, (await given.chatChannel(a)).id, { email: 'dana@alpha.example' });
 await app.inject({
   method: 'PATCH',
   url: `/api/v1/cases/${aCase.id}`,
@@ -44,7 +57,17 @@ const bSession = await given.signedIn(b, bAdmin);
 const bOwn = await given.contact(b, { from: { identity: 'lee@beta.example' } });
 
 /** A's ids that must never appear in anything B reads. */
-const aIds = [aCase.id, aCustomer.id, aAgent.id, aTeam.id, a.id, aChannel.id, aQuarantined!];
+const aIds = [
+  aCase.id,
+  aCustomer.id,
+  aAgent.id,
+  aTeam.id,
+  a.id,
+  aChannel.id,
+  aQuarantined!,
+  aFailed!,
+  aMerge,
+];
 
 interface Call {
   url: string;
@@ -59,6 +82,9 @@ interface Ids {
   inboundEmailId: string;
   messageId: string;
   attachmentId: string;
+  outboxId: string;
+  chatSessionId: string;
+  mergeId: string;
 }
 const aRefs: Ids = {
   caseId: aCase.id,
@@ -68,6 +94,9 @@ const aRefs: Ids = {
   inboundEmailId: aQuarantined!,
   messageId: aEmail.messageId,
   attachmentId: aEmail.attachmentId,
+  outboxId: aFailed!,
+  chatSessionId: aChat.id,
+  mergeId: aMerge,
 };
 /** Ids that exist nowhere: A's ids must answer exactly as these do. */
 const ghost: Ids = {
@@ -78,6 +107,9 @@ const ghost: Ids = {
   inboundEmailId: randomUUID(),
   messageId: randomUUID(),
   attachmentId: randomUUID(),
+  outboxId: randomUUID(),
+  chatSessionId: randomUUID(),
+  mergeId: randomUUID(),
 };
 
 /** How B calls each param route, with a body that would be valid on B's own data. */
@@ -95,19 +127,58 @@ const walk: Record<string, (ids: Ids) => Call[]> = {
     { url: `/api/v1/cases/${ids.caseId}/timeline` },
     { url: `/api/v1/cases/${ids.caseNumber}/timeline` },
   ],
+  'GET /api/v1/cases/:id/reply-options': (ids) => [
+    { url: `/api/v1/cases/${ids.caseId}/reply-options` },
+    { url: `/api/v1/cases/${ids.caseNumber}/reply-options` },
+  ],
   'POST /api/v1/cases/:id/messages': (ids) => [
     { url: `/api/v1/cases/${ids.caseId}/messages`, payload: { kind: 'reply', text: 'Hello from Beta' } },
     { url: `/api/v1/cases/${ids.caseNumber}/messages`, payload: { kind: 'note', text: 'Beta note' } },
   ],
   'GET /api/v1/customers/:id': (ids) => [{ url: `/api/v1/customers/${ids.customerId}` }],
+  'GET /api/v1/customers/:id/matches': (ids) => [{ url: `/api/v1/customers/${ids.customerId}/matches` }],
+  'POST /api/v1/customers/:id/matches/:otherId/dismiss': (ids) => [
+    { url: `/api/v1/customers/${ids.customerId}/matches/${bOwn.customer.id}/dismiss` },
+    { url: `/api/v1/customers/${bOwn.customer.id}/matches/${ids.customerId}/dismiss` },
+  ],
+  'POST /api/v1/customers/:id/merge': (ids) => [
+    { url: `/api/v1/customers/${ids.customerId}/merge`, payload: { mergedId: bOwn.customer.id } },
+    { url: `/api/v1/customers/${bOwn.customer.id}/merge`, payload: { mergedId: ids.customerId } },
+  ],
+  'GET /api/v1/customers/:id/merges': (ids) => [{ url: `/api/v1/customers/${ids.customerId}/merges` }],
+  'POST /api/v1/customers/merges/:mergeId/split': (ids) => [
+    { url: `/api/v1/customers/merges/${ids.mergeId}/split` },
+  ],
   'GET /api/v1/channels/:id': (ids) => [{ url: `/api/v1/channels/${ids.channelId}` }],
+  'POST /api/v1/cases/:id/calls': (ids) =>
+    (['inbound', 'outbound'] as const).map((direction) => ({
+      url: `/api/v1/cases/${ids.caseId}/calls`,
+      payload: { direction, number: '+447400654321', durationSeconds: 60, outcome: 'completed' },
+    })),
   'PATCH /api/v1/channels/:id': (ids) => [
     { url: `/api/v1/channels/${ids.channelId}`, payload: { name: 'Taken over', active: false } },
+    {
+      url: `/api/v1/channels/${ids.channelId}`,
+      payload: { settings: { imap: { host: '127.0.0.1', port: 1, username: 'beta', password: 'pw' } } },
+    },
   ],
   'GET /api/v1/messages/:id/html': (ids) => [{ url: `/api/v1/messages/${ids.messageId}/html` }],
   'GET /api/v1/attachments/:id': (ids) => [{ url: `/api/v1/attachments/${ids.attachmentId}` }],
   'POST /api/v1/email/quarantine/:id/reprocess': (ids) => [
     { url: `/api/v1/email/quarantine/${ids.inboundEmailId}/reprocess` },
+  ],
+  'POST /api/v1/email/outbox/:id/retry': (ids) => [{ url: `/api/v1/email/outbox/${ids.outboxId}/retry` }],
+  'POST /api/v1/cases/:id/typing': (ids) =>
+    [ids.caseId, String(ids.caseNumber)].map((ref) => ({
+      url: `/api/v1/cases/${ref}/typing`,
+      payload: { typing: true },
+    })),
+  // A chat session answers only to its own token: another tenant's credentials find nothing.
+  'POST /widget/v1/sessions/:id/transcript': (ids) => [
+    { url: `/widget/v1/sessions/${ids.chatSessionId}/transcript`, payload: {} },
+  ],
+  'POST /widget/v1/sessions/:id/attachments': (ids) => [
+    { url: `/widget/v1/sessions/${ids.chatSessionId}/attachments?name=a.txt&clientId=c1` },
   ],
 };
 
@@ -120,6 +191,9 @@ function neutral(body: string, ids: Ids): string {
     .replaceAll(ids.inboundEmailId, '<inbound>')
     .replaceAll(ids.messageId, '<message>')
     .replaceAll(ids.attachmentId, '<attachment>')
+    .replaceAll(ids.outboxId, '<outbox>')
+    .replaceAll(ids.chatSessionId, '<chat>')
+    .replaceAll(ids.mergeId, '<merge>')
     .replaceAll(String(ids.caseNumber), '<number>');
 }
 
@@ -134,8 +208,12 @@ async function snapshotOfA() {
     case: await get(`/api/v1/cases/${aCase.id}`),
     timeline: await get(`/api/v1/cases/${aCase.id}/timeline`),
     customer: await get(`/api/v1/customers/${aCustomer.id}`),
+    merged: await get(`/api/v1/customers/${aSms.customer.id}`),
+    merges: await get(`/api/v1/customers/${aJo.customer.id}/merges`),
+    matches: await get(`/api/v1/customers/${aCustomer.id}/matches`),
     channel: await get(`/api/v1/channels/${aChannel.id}`),
     quarantine: await get('/api/v1/email/quarantine'),
+    failedMail: await get('/api/v1/email/outbox?status=failed'),
     list: await get('/api/v1/cases?status=active'),
     counts: await get('/api/v1/inbox/counts'),
     contacts: await rows(
@@ -147,7 +225,8 @@ async function snapshotOfA() {
 
 test('every route with path params answers 404 to a second tenant using the first tenant’s ids', async () => {
   const paramRoutes = app.routeTable
-    .filter((r) => r.url.includes(':'))
+    // Platform webhooks carry no tenant credentials: the channel's signature decides (tested below).
+    .filter((r) => r.url.includes(':') && !r.url.startsWith('/webhooks/'))
     .map((r) => `${r.method} ${r.url}`)
     .sort();
   assert.deepEqual(
@@ -268,4 +347,52 @@ test('a contact from a second tenant naming the first tenant’s case number is 
   }
   assert.deepEqual(await count(b.id), beforeB);
   assert.deepEqual(await snapshotOfA(), beforeA);
+});
+
+test('a webhook signed with another tenant’s channel secret is refused at the first tenant’s channel; each tenant’s messages stay its own', async () => {
+  const aSmsChannel = await twilioChannel(a, { authToken: 'alpha-auth-token' });
+  const bSmsChannel = await twilioChannel(b, { authToken: 'beta-auth-token' });
+  const before = await snapshotOfA();
+  const from = customerNumber();
+  // B's own, valid delivery, replayed at A's channel (its own URL and a URL rewritten to A's).
+  const bFields = inboundSms({ from, to: bSmsChannel.address!, body: 'Beta customer' });
+  for (const url of [bSmsChannel.url, aSmsChannel.url]) {
+    const form = signedForm(url, { ...bFields, To: aSmsChannel.address! }, 'beta-auth-token');
+    const res = await app.inject({
+      method: 'POST',
+      url: aSmsChannel.path,
+      payload: form.payload,
+      headers: form.headers,
+    });
+    assert.equal(res.statusCode, 403, res.body);
+  }
+  assert.deepEqual(await snapshotOfA(), before, 'tenant A’s data is unchanged');
+  // A's own delivery lands in A only, even from a number B knows.
+  const ok = signedForm(
+    aSmsChannel.url,
+    inboundSms({ from, to: aSmsChannel.address!, body: 'Alpha customer' }),
+    'alpha-auth-token',
+  );
+  const bOk = signedForm(bSmsChannel.url, bFields, 'beta-auth-token');
+  assert.equal(
+    (await app.inject({ method: 'POST', url: bSmsChannel.path, payload: bOk.payload, headers: bOk.headers }))
+      .statusCode,
+    200,
+  );
+  assert.equal(
+    (await app.inject({ method: 'POST', url: aSmsChannel.path, payload: ok.payload, headers: ok.headers }))
+      .statusCode,
+    200,
+  );
+  const inB = await app.inject({
+    url: `/api/v1/customers?identity=${encodeURIComponent(from)}`,
+    headers: b.headers,
+  });
+  const inA = await app.inject({
+    url: `/api/v1/customers?identity=${encodeURIComponent(from)}`,
+    headers: a.headers,
+  });
+  assert.equal(inA.json().items.length, 1);
+  assert.equal(inB.json().items.length, 1);
+  assert.notEqual(inA.json().items[0].id, inB.json().items[0].id, 'one customer per tenant');
 });

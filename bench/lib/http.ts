@@ -1,51 +1,36 @@
 /**
- * A small keep-alive HTTP client for load: one socket per concurrent client, as an integration
- * posting contacts (or an agent's browser) would keep its connection open.
+ * The load generator's HTTP client: undici's keep-alive pool, one connection per concurrent
+ * client, as an integration posting contacts (or an agent's browser) keeps its connection open.
+ * It shares the machine with the server under test, so it is the leanest client Node has
+ * (about half the CPU per request of node:http's).
  */
-import http from 'node:http';
+import { Pool } from 'undici';
 
 export interface Response {
   status: number;
   body: string;
-  headers: http.IncomingHttpHeaders;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 export function createClient(baseUrl: string, sockets: number) {
-  const url = new URL(baseUrl);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
+  const pool = new Pool(baseUrl, { connections: sockets, pipelining: 1 });
 
-  function request(
-    method: string,
+  async function request(
+    method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
     path: string,
     headers: Record<string, string> = {},
     body?: string,
   ): Promise<Response> {
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        {
-          agent,
-          host: url.hostname,
-          port: url.port,
-          method,
-          path,
-          headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk) => {
-            text += chunk;
-          });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
+    const res = await pool.request({
+      method,
+      path,
+      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+      body,
     });
+    return { status: res.statusCode, body: await res.body.text(), headers: res.headers };
   }
 
-  return { request, close: () => agent.destroy() };
+  return { request, close: () => pool.destroy() };
 }
 
 export type Client = ReturnType<typeof createClient>;

@@ -4,6 +4,10 @@
  */
 export const eventTypes = [
   'customer.created',
+  /** On each case that moved with the merged customer, and once without a case. */
+  'customer.merged',
+  /** On each case that went back to the customer split off, and once without a case. */
+  'customer.split',
   'case.opened',
   'case.reopened',
   'contact.received',
@@ -16,6 +20,10 @@ export const eventTypes = [
   'case.reason_changed',
   'case.tags_changed',
   'case.subject_changed',
+  'email.acknowledgement_queued',
+  'email.acknowledgement_suppressed',
   'token.revoked',
+  'channel.created',
+  'channel.updated',
 ] as const;
 export type EventType = (typeof eventTypes)[number];

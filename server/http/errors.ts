@@ -60,7 +60,8 @@ function toAppError(err: FastifyError & { validation?: AjvError[]; validationCon
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new AppError('invalid_json', 'The body is not valid JSON');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new AppError('payload_too_large', 'The body is larger than the 1 MiB limit');
+      // Limits differ by route (1 MiB for the API, 256 KiB for platform webhooks).
+      return new AppError('payload_too_large', 'The body is larger than this endpoint accepts');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new AppError('unsupported_media_type', 'Send the body as application/json');
   }

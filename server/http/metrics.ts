@@ -1,5 +1,6 @@
 /**
- * Prometheus metrics at GET /metrics: request latency, contacts ingested, and how full the
+ * Prometheus metrics at GET /metrics: request latency, contacts ingested, acknowledgements the
+ * per-recipient cap held back (a likely mail loop, SECURITY.md EL-03), and how full the
  * database's notification queue is (realtime notices waiting for a slow listener).
  */
 import type { FastifyInstance } from 'fastify';
@@ -9,6 +10,7 @@ import { type Database, rows, sql } from '../db/client.ts';
 export interface Metrics {
   registry: Registry;
   contactsIngested: Counter<'channel' | 'result'>;
+  acknowledgementsSuppressed: Counter;
 }
 
 export function registerMetrics(app: FastifyInstance, database: Database): Metrics {
@@ -25,6 +27,11 @@ export function registerMetrics(app: FastifyInstance, database: Database): Metri
     name: 'rapport_contacts_ingested_total',
     help: 'Contacts accepted by the intake, by channel and result (new_case, repeat, duplicate)',
     labelNames: ['channel', 'result'] as const,
+    registers: [registry],
+  });
+  const acknowledgementsSuppressed = new Counter({
+    name: 'rapport_email_acknowledgements_suppressed_total',
+    help: 'New-case acknowledgements not sent because the recipient had one within 24 h (possible mail loop)',
     registers: [registry],
   });
   new Gauge({
@@ -55,5 +62,5 @@ export function registerMetrics(app: FastifyInstance, database: Database): Metri
       return registry.metrics();
     },
   );
-  return { registry, contactsIngested };
+  return { registry, contactsIngested, acknowledgementsSuppressed };
 }

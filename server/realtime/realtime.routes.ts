@@ -1,17 +1,19 @@
 /**
  * GET /api/v1/realtime: a WebSocket per signed-in agent. The server pushes
  * `{ type, caseId, eventId }` for every event in the agent's tenant; clients refetch what they show.
+ * Signed-in users with a socket open are who `presence` counts as online.
  */
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Db } from '../db/client.ts';
 import { findSession, resolveCaller, SESSION_COOKIE } from '../http/auth.ts';
 import type { Bus } from './bus.ts';
+import type { Presence } from './presence.ts';
 
 /** How often open sockets re-check their session, so sign-out everywhere also closes them. */
 const RECHECK_MS = 60_000;
 
-export function realtimeRoutes(app: FastifyInstance, db: Db, bus: Bus): void {
+export function realtimeRoutes(app: FastifyInstance, db: Db, bus: Bus, presence?: Presence): void {
   const sockets = new Map<string, Set<WebSocket>>();
   const sessionOf = new WeakMap<WebSocket, string>();
   const recheck = setInterval(async () => {
@@ -25,7 +27,8 @@ export function realtimeRoutes(app: FastifyInstance, db: Db, bus: Bus): void {
   recheck.unref();
   const unsubscribe = bus.subscribe((notice) => {
     const set = sockets.get(notice.tenantId);
-    if (!set) return;
+    // Nodes telling each other who is signed in: nothing a browser needs.
+    if (!set || notice.type.startsWith('presence.')) return;
     const frame = JSON.stringify({ type: notice.type, caseId: notice.caseId, eventId: notice.eventId });
     for (const socket of set) if (socket.readyState === socket.OPEN) socket.send(frame);
   });
@@ -52,10 +55,17 @@ export function realtimeRoutes(app: FastifyInstance, db: Db, bus: Bus): void {
       set.add(socket);
       const token = request.cookies?.[SESSION_COOKIE];
       if (token) sessionOf.set(socket, token);
-      socket.on('close', () => {
+      // Signed-in staff count as present (the chat widget goes offline without them); API tokens do not.
+      const leave =
+        caller.actor.type === 'user' ? presence?.join(caller.tenantId, caller.actor.id) : undefined;
+      const closed = () => {
+        leave?.();
         set.delete(socket);
         if (set.size === 0) sockets.delete(caller.tenantId);
-      });
+      };
+      socket.on('close', closed);
+      // Closed while the caller was being looked up: 'close' has fired already.
+      if (socket.readyState !== socket.OPEN) return closed();
       socket.send(JSON.stringify({ type: 'ready' }));
     },
   );

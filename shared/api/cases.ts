@@ -1,7 +1,11 @@
 import { type Static, Type } from 'typebox';
+import { MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_ATTACHMENTS_TOTAL_BYTES } from '../domain/attachments.ts';
 import { caseStatuses, priorities } from '../domain/cases.ts';
 import { channels } from '../domain/channels.ts';
 import { Nullable, Page, Timestamp, Uuid } from './common.ts';
+import { ReplyTemplateInput, ReplyVisibilityInput, replyVisibilities } from './reply-options.ts';
+
+const MIB = 1024 * 1024;
 
 export const CaseStatus = Type.Enum(caseStatuses);
 export const Priority = Type.Enum(priorities);
@@ -81,14 +85,24 @@ export const Badges = Type.Object({
 
 export const Delivery = Type.Object(
   {
-    status: Type.Union([Type.Literal('queued'), Type.Literal('sent'), Type.Literal('failed')], {
-      description: 'queued until the relay accepts it (retried with back-off), then sent; failed for good',
-    }),
+    status: Type.Union(
+      [
+        Type.Literal('queued'),
+        Type.Literal('sent'),
+        Type.Literal('delivered'),
+        Type.Literal('read'),
+        Type.Literal('failed'),
+      ],
+      {
+        description:
+          'queued until the relay or platform accepts it (retried with back-off), then sent; delivered and read when a messaging platform reports so; failed for good',
+      },
+    ),
     attempts: Type.Integer({ description: 'Delivery attempts made so far' }),
     lastError: Type.Optional(Type.String({ description: 'The relay’s answer to the last failed attempt' })),
     sentAt: Type.Optional(Timestamp),
   },
-  { description: 'How an outbound email is doing' },
+  { description: 'How an outbound email or platform message is doing' },
 );
 export type Delivery = Static<typeof Delivery>;
 
@@ -129,6 +143,10 @@ export const TimelineMessage = Type.Object({
   delivery: Nullable(Delivery),
   /** Email messages only; null for every other message. */
   email: Nullable(EmailDetails),
+  /** X only: written in public (a post) or in private (a direct message). */
+  visibility: Type.Optional(Type.Enum(replyVisibilities)),
+  /** WhatsApp only: the approved template an outbound message was sent as. */
+  template: Type.Optional(Type.String()),
 });
 
 export const TimelineEntry = Type.Object({
@@ -150,9 +168,28 @@ export const MessageInput = Type.Object(
     kind: Type.Union([Type.Literal('reply'), Type.Literal('note')]),
     text: Type.String({ minLength: 1, maxLength: 100_000 }),
     channel: Type.Optional(ChannelName),
+    template: Type.Optional(ReplyTemplateInput),
+    visibility: Type.Optional(ReplyVisibilityInput),
   },
   { additionalProperties: false },
 );
 export type MessageInput = Static<typeof MessageInput>;
+
+/** The same reply as multipart/form-data, with files (SECURITY: limits in shared/domain/attachments.ts). */
+export const MessageForm = Type.Object(
+  {
+    // Files go by email only: a WhatsApp template or an X visibility never comes as a form.
+    kind: MessageInput.properties.kind,
+    text: MessageInput.properties.text,
+    channel: MessageInput.properties.channel,
+    files: Type.Optional(
+      Type.Array(Type.String({ format: 'binary' }), {
+        maxItems: MAX_ATTACHMENTS,
+        description: `Files for a reply by email: at most ${MAX_ATTACHMENTS}, ${MAX_ATTACHMENT_BYTES / MIB} MB each, ${MAX_ATTACHMENTS_TOTAL_BYTES / MIB} MB in all`,
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export const MessageResult = Type.Object({ message: TimelineMessage, case: Case });

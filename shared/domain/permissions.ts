@@ -13,11 +13,16 @@ export const permissions = {
   'messages.reply': ['admin', 'supervisor', 'agent'],
   'messages.note': ['admin', 'supervisor', 'agent', 'specialist'],
   'customers.read': ['admin', 'supervisor', 'agent', 'specialist'],
+  /** Saying a suggested match is not the same person. */
+  'customers.match': ['admin', 'supervisor', 'agent'],
+  /** Merging and splitting customers: a wrong merge shows one person's history to another. */
+  'customers.merge': ['admin', 'supervisor'],
   'directory.read': ['admin', 'supervisor', 'agent', 'specialist'],
   'users.manage': ['admin'],
   'channels.read': ['admin', 'supervisor', 'agent', 'specialist'],
   'channels.manage': ['admin'],
   'email.quarantine': ['admin'],
+  'email.outbox': ['admin', 'supervisor'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof permissions;

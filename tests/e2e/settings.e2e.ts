@@ -1,7 +1,7 @@
 /**
  * The admin's settings pages in Chromium against the real server process with the demo
- * organisation: Channels (the demo's support address, adding one, the acknowledgement switch)
- * and Quarantine (mail that could not be read, kept with its reason, and requeued). axe-core
+ * organisation: Channels (the demo's support address, adding one, the acknowledgement switch,
+ * connecting an IMAP mailbox on a private Dovecot and seeing its last check) and Quarantine (mail that could not be read, kept with its reason, and requeued). axe-core
  * checks each page; screenshots land in tests/artifacts/. PGlite, or PostgreSQL with
  * TEST_DATABASE_URL.
  */
@@ -14,6 +14,7 @@ import nodemailer from 'nodemailer';
 import type { Browser, Page } from 'playwright-core';
 import { DEMO_SIGN_IN, DEMO_SUPPORT_ADDRESS } from '../../server/db/seed/demo.ts';
 import { assertNoAxeViolations, ensureWebBuilt, launchBrowser, screenshot } from '../support/browser.ts';
+import { type Dovecot, startDovecot } from '../support/dovecot.ts';
 import { type ScratchDatabase, scratchPostgres } from '../support/scratch-database.ts';
 import { freePort, type ServerProcess, startServerProcess } from '../support/server-process.ts';
 
@@ -28,16 +29,23 @@ describe(`admin settings in Chromium (${engine})`, () => {
   let page: Page;
   let smtpPort: number;
   let scratch: ScratchDatabase | null = null;
+  let dovecot: Dovecot;
 
   before(async () => {
     ensureWebBuilt();
+    dovecot = await startDovecot({ users: 1 });
     smtpPort = await freePort();
     // The demo is seeded only into an empty database: on PostgreSQL this test takes its own.
     scratch = databaseUrl ? await scratchPostgres(databaseUrl) : null;
     server = await startServerProcess({
       databaseUrl: scratch?.url ?? null,
       dataDir,
-      env: { RAPPORT_SEED_DEMO: 'true', RAPPORT_SMTP_PORT: String(smtpPort) },
+      env: {
+        RAPPORT_SEED_DEMO: 'true',
+        RAPPORT_SMTP_PORT: String(smtpPort),
+        RAPPORT_IMAP: 'true',
+        RAPPORT_IMAP_POLL_SECONDS: '1',
+      },
     });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -47,6 +55,7 @@ describe(`admin settings in Chromium (${engine})`, () => {
     await browser?.close();
     await server?.stop();
     await scratch?.drop();
+    await dovecot?.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -79,6 +88,49 @@ describe(`admin settings in Chromium (${engine})`, () => {
     await page.getByRole('button', { name: 'Add channel' }).click();
     await page.getByRole('alert').filter({ hasText: 'already a channel' }).waitFor();
     assert.equal(await page.getByTestId(`channel-${address}`).count(), 1);
+  });
+
+  it('an admin connects an IMAP mailbox: a wrong password shows the error, the right one fetches the mail', async () => {
+    const user = dovecot.users[0]!;
+    await dovecot.append(
+      user.user,
+      `From: Kim <kim@example.org>\r\nTo: ${DEMO_SUPPORT_ADDRESS}\r\nSubject: Hosted mailbox test\r\nMessage-ID: <imap-e2e-${Date.now()}@example.org>\r\n\r\nHello from the hosted mailbox.\r\n`,
+    );
+    await page.getByRole('link', { name: 'Channels' }).click();
+    await page.getByRole('button', { name: 'Connect a mailbox (Support)' }).click();
+    const dialog = page.getByRole('dialog', { name: 'IMAP mailbox for Support' });
+    await dialog.getByLabel('IMAP server').fill(dovecot.host);
+    // exact: the dialog's own name ("… for Support") contains "port" too.
+    await dialog.getByLabel('Port', { exact: true }).fill(String(dovecot.port));
+    await dialog.getByLabel('Security').selectOption('none');
+    await dialog.getByLabel('Username').fill(user.user);
+    // The field by its type: its label also names the show/hide button beside it.
+    const password = dialog.locator('input[type="password"]');
+    await password.fill('not-the-password');
+    await assertNoAxeViolations(page, 'the mailbox dialog');
+    await shot(page, '3-mailbox-dialog');
+    await dialog.getByRole('button', { name: 'Save mailbox' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+
+    const status = page.getByTestId(`mailbox-status-${DEMO_SUPPORT_ADDRESS}`);
+    await status.getByText('Mailbox error').waitFor({ timeout: 20_000 });
+    assert.match((await status.textContent()) ?? '', new RegExp(`imap://${user.user}@`));
+    await shot(page, '4-mailbox-error');
+
+    // The stored password is never shown; a new one is typed into the empty field.
+    await page.getByRole('button', { name: 'Edit mailbox (Support)' }).click();
+    assert.equal(await password.inputValue(), '');
+    await dialog.getByText('A password is stored (encrypted)').waitFor();
+    await password.fill(user.pass);
+    await dialog.getByRole('button', { name: 'Save mailbox' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await status.getByText('Mail checked').waitFor({ timeout: 20_000 });
+    await assertNoAxeViolations(page, 'the channels page with a mailbox');
+    await shot(page, '5-mailbox-ok');
+    const stored = async () =>
+      (await dovecot.messages(user.user, 'INBOX')).every((m) => m.flags.includes('\\Seen'));
+    for (let i = 0; i < 100 && !(await stored()); i++) await page.waitForTimeout(100);
+    assert.ok(await stored(), 'the mail was fetched and marked read');
   });
 
   it('mail the parser refuses is kept in quarantine with its reason and can be requeued', async () => {

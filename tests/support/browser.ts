@@ -34,6 +34,8 @@ interface AxeViolation {
 
 /** Runs every axe-core rule on the page as it is now; throws listing each violation. */
 export async function assertNoAxeViolations(page: Page, where: string): Promise<void> {
+  // Colours judged mid-transition (a dialog fading in) are not the ones anyone reads.
+  await page.evaluate(() => Promise.all(document.getAnimations().map((a) => a.finished.catch(() => {}))));
   // Evaluated rather than added as a <script>: the app's CSP (rightly) refuses inline scripts.
   const loaded = await page.evaluate(() => 'axe' in window);
   if (!loaded)

@@ -2,9 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import type { App } from '../../server/app.ts';
 import { rows, sql } from '../../server/db/client.ts';
-import { inboundEmails } from '../../server/db/schema/index.ts';
+import { channels, emailOutbox, inboundEmails } from '../../server/db/schema/index.ts';
+import { deriveKey } from '../../server/lib/secrets.ts';
 import type { ChannelRow } from '../../server/modules/channels/channels.queries.ts';
+import { sealChannelSecret } from '../../server/modules/channels/channels.secrets.ts';
 import { createChannel } from '../../server/modules/channels/channels.service.ts';
+import { IDENTITY_SECRET } from '../../server/modules/chat/chat.identity.ts';
 import { storeInbound } from '../../server/modules/email/email.inbound.ts';
 import {
   createTeam,
@@ -12,7 +15,9 @@ import {
   createToken,
   createUser,
 } from '../../server/modules/tenants/tenants.service.ts';
+import type { ChatChannelSettings } from '../../shared/api/chat.ts';
 import type { Role } from '../../shared/domain/roles.ts';
+import { TEST_SECRET } from './test-app.ts';
 
 export interface GivenTenant {
   id: string;
@@ -72,6 +77,33 @@ export async function quarantinedEmails(
       }),
     )
     .returning({ id: inboundEmails.id });
+  return inserted.map((r) => r.id);
+}
+
+/** Outbound mail the relay refused for good, as Settings → Outbound mail lists it; returns the ids. */
+export async function failedEmails(
+  t: GivenTenant,
+  channel: { id: string; address: string | null },
+  count = 1,
+) {
+  const inserted = await t.app.database.db
+    .insert(emailOutbox)
+    .values(
+      Array.from({ length: count }, () => ({
+        tenantId: t.id,
+        channelId: channel.id,
+        kind: 'reply',
+        recipient: 'gone@customer.example',
+        headerMessageId: `${randomUUID()}@${t.slug}.example`,
+        envelopeFrom: channel.address ?? `support@${t.slug}.example`,
+        envelopeTo: ['gone@customer.example'],
+        raw: Buffer.from('Subject: Your line\r\n\r\nHello\r\n'),
+        status: 'failed',
+        attempts: 1,
+        lastError: '550 5.1.1 <gone@customer.example>: mailbox unavailable',
+      })),
+    )
+    .returning({ id: emailOutbox.id });
   return inserted.map((r) => r.id);
 }
 
@@ -179,4 +211,31 @@ export async function emailWithAttachment(t: GivenTenant, channel: ChannelRow) {
   );
   if (!row) throw new Error('the email was not processed into a message with an attachment');
   return { messageId: row.message_id, attachmentId: row.attachment_id };
+}
+
+/**
+ * A web chat channel, written straight to the table while the channels API takes email channels
+ * only; `identitySecret` is sealed into channels.secrets as the widget reads it.
+ */
+export async function chatChannel(
+  t: GivenTenant,
+  options: { name?: string; settings?: ChatChannelSettings; identitySecret?: string; active?: boolean } = {},
+) {
+  const id = randomUUID();
+  const key = deriveKey(TEST_SECRET, 'channel-secrets');
+  const [row] = await t.app.database.db
+    .insert(channels)
+    .values({
+      tenantId: t.id,
+      id,
+      type: 'chat',
+      name: options.name ?? `Chat ${randomUUID().slice(0, 6)}`,
+      settings: options.settings ?? {},
+      secrets: options.identitySecret
+        ? { [IDENTITY_SECRET]: sealChannelSecret(key, t.id, id, IDENTITY_SECRET, options.identitySecret) }
+        : {},
+      active: options.active ?? true,
+    })
+    .returning();
+  return row!;
 }

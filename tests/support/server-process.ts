@@ -64,6 +64,8 @@ export async function startServerProcess(options: ServerOptions): Promise<Server
       LOG_LEVEL: 'warn',
       // Inbound SMTP on a free port: parallel servers must not fight over 2525.
       RAPPORT_SMTP_PORT: '0',
+      // IMAP pollers read every tenant's mailboxes in the database: only tests that want them.
+      RAPPORT_IMAP: 'false',
       ...options.env,
     },
   });

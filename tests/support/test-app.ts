@@ -4,7 +4,7 @@
  * its own tenant with `given`, so tests never see each other's data.
  */
 import { after } from 'node:test';
-import { type App, buildApp } from '../../server/app.ts';
+import { type App, type AppOptions, buildApp } from '../../server/app.ts';
 import { type Database, openDatabase } from '../../server/db/client.ts';
 import { migrate } from '../../server/db/migrate.ts';
 
@@ -15,7 +15,9 @@ export interface TestApp {
   database: Database;
 }
 
-export async function startTestApp(options: { loginLimit?: number } = {}): Promise<TestApp> {
+export async function startTestApp(
+  options: { loginLimit?: number; imap?: AppOptions['imap']; chat?: AppOptions['chat'] } = {},
+): Promise<TestApp> {
   const database = await openDatabase({ url: process.env.TEST_DATABASE_URL || null, poolSize: 8 });
   await migrate(database);
   const app = await buildApp({
@@ -23,6 +25,9 @@ export async function startTestApp(options: { loginLimit?: number } = {}): Promi
     secret: TEST_SECRET,
     loginLimit: options.loginLimit ?? 1000,
     webRoot: '/nonexistent',
+    // Pollers read every tenant's mailboxes: only the files that test IMAP polling run them.
+    imap: options.imap ?? false,
+    chat: options.chat,
   });
   await app.ready();
   after(async () => {

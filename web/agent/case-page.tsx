@@ -6,14 +6,17 @@ import { Badge, Button, Group, Loader, Text, Title } from '@mantine/core';
 import { useDocumentTitle } from '@mantine/hooks';
 import { getRouteApi, Link } from '@tanstack/react-router';
 import { isActive } from '../../shared/domain/cases.ts';
+import { allows } from '../../shared/domain/permissions.ts';
 import { ApiError, type Case } from '../lib/api.ts';
 import { ChannelBadge, PriorityBadge, RepeatBadge, StatusBadge } from '../ui/badges.tsx';
 import { ErrorAlert } from '../ui/error-alert.tsx';
 import { RelativeTime } from '../ui/relative-time.tsx';
 import { CaseProperties } from './case-properties.tsx';
 import { CaseTimeline } from './case-timeline.tsx';
+import { ChatTypingReporter, VisitorTyping } from './chat-typing.tsx';
 import { Composer } from './composer.tsx';
 import { CustomerPanel } from './customer-panel.tsx';
+import { LogCallButton } from './log-call.tsx';
 import { useCase, useSession, useUpdateCase, useUserNames } from './queries.ts';
 
 const route = getRouteApi('/signed-in/cases/$number');
@@ -57,8 +60,11 @@ export function CasePage() {
             Timeline
           </h2>
           <CaseTimeline current={current} />
+          <VisitorTyping caseId={current.id} />
         </section>
-        <Composer current={current} />
+        <ChatTypingReporter current={current}>
+          <Composer current={current} />
+        </ChatTypingReporter>
       </div>
       <div className="case-side">
         <CaseProperties current={current} />
@@ -106,6 +112,9 @@ function CaseHeader({ current }: { current: Case }) {
           · opened <RelativeTime iso={current.createdAt} />
         </Text>
         <Group gap="xs">
+          {allows(session.user.role, 'messages.reply') && current.status !== 'closed' ? (
+            <LogCallButton current={current} />
+          ) : null}
           {current.ownerId !== me && current.status !== 'closed' ? (
             <Button
               size="compact-sm"

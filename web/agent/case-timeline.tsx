@@ -1,20 +1,28 @@
 /**
  * The case's story across every channel, from its events: contacts (each marked with its channel
- * and whether it was a repeat), replies and internal notes as cards, every other change as one
- * compact line saying who did what.
+ * and whether it was a repeat), replies, automatic acknowledgements and internal notes as cards,
+ * every other change as one compact line saying who did what; an acknowledgement held back as a
+ * possible mail loop stands out.
  */
-import { Badge, Button, Group, Loader, Text } from '@mantine/core';
+import { Badge, Loader, Text } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
-import { useState } from 'react';
 import { channelLabels } from '../../shared/domain/channels.ts';
 import type { Case, TimelineEntry } from '../lib/api.ts';
 import { ChannelBadge, priorityLabels, RepeatBadge, statusLabels } from '../ui/badges.tsx';
-import { byteSize } from '../ui/byte-size.ts';
 import { ErrorAlert } from '../ui/error-alert.tsx';
 import { RelativeTime } from '../ui/relative-time.tsx';
 import { UserAvatar } from '../ui/user-avatar.tsx';
 import { customerLabel } from './case-list.tsx';
 import { customerQuery, useTeams, useTimeline, useUserNames } from './queries.ts';
+import { VisibilityBadge } from './reply-visibility.tsx';
+import { describeCustomerEvent } from './timeline-customer.ts';
+import {
+  automaticLabels,
+  DeliveryBadge,
+  DeliveryFailure,
+  EmailExtras,
+  withoutCaseTag,
+} from './timeline-email.tsx';
 
 type Names = { user: (id: string | null | undefined) => string; team: (id: unknown) => string };
 
@@ -59,6 +67,7 @@ function Entry({ entry, names, customerName }: { entry: TimelineEntry; names: Na
             {customerName}
           </Text>
           <ChannelBadge channel={message.channel} />
+          {message.visibility ? <VisibilityBadge visibility={message.visibility} /> : null}
           {repeat ? <RepeatBadge /> : null}
           {message.email?.automatic ? (
             <Badge size="sm" radius="sm" variant="outline" color="gray.8" tt="none" data-testid="automatic">
@@ -96,18 +105,67 @@ function Entry({ entry, names, customerName }: { entry: TimelineEntry; names: Na
             {note ? 'Internal note · not seen by the customer' : 'Replied'}
           </Text>
           {note ? null : <ChannelBadge channel={message.channel} />}
-          {message.delivery ? <DeliveryBadge delivery={message.delivery} /> : null}
+          {message.visibility ? <VisibilityBadge visibility={message.visibility} /> : null}
+          {message.template ? (
+            <Text span size="xs" c="dimmed" data-testid="sent-template">
+              Template {message.template}
+            </Text>
+          ) : null}
+          {message.delivery ? <DeliveryBadge delivery={message.delivery} channel={message.channel} /> : null}
           <Text span size="xs" c="dimmed" ml="auto">
             <RelativeTime iso={entry.at} />
           </Text>
         </header>
         <div className="message-body">{message.text}</div>
+        {message.email ? <EmailExtras messageId={message.id} email={message.email} /> : null}
         {message.delivery?.status === 'failed' ? (
-          <Text size="xs" c="red.9" mt={4} data-testid="delivery-error">
-            Not delivered: {message.delivery.lastError ?? 'the mail server refused it'}
-          </Text>
+          <DeliveryFailure delivery={message.delivery} channel={message.channel} />
         ) : null}
       </article>
+    );
+  }
+  if (message && entry.type === 'email.acknowledgement_queued') {
+    return (
+      <article className="message message-automatic" aria-label="Automatic acknowledgement">
+        <header className="message-head">
+          <UserAvatar name="Rapport" size={22} color="gray.7" />
+          <Text span size="sm" fw={600}>
+            Rapport
+          </Text>
+          <Text span size="xs" c="dimmed">
+            Automatic acknowledgement to {String(entry.data.recipient ?? 'the customer')}
+          </Text>
+          {message.delivery ? <DeliveryBadge delivery={message.delivery} /> : null}
+          <Text span size="xs" c="dimmed" ml="auto">
+            <RelativeTime iso={entry.at} />
+          </Text>
+        </header>
+        {message.email?.subject ? (
+          <Text size="sm" fw={500} className="message-subject">
+            {withoutCaseTag(message.email.subject)}
+          </Text>
+        ) : null}
+        <div className="message-body">{message.text}</div>
+        {message.email ? <EmailExtras messageId={message.id} email={message.email} /> : null}
+        {message.delivery?.status === 'failed' ? <DeliveryFailure delivery={message.delivery} /> : null}
+      </article>
+    );
+  }
+  if (entry.type === 'email.acknowledgement_suppressed') {
+    return (
+      <p className="event-line event-alert" data-testid="ack-suppressed">
+        <span className="event-dot" aria-hidden />
+        <span>
+          <Badge size="sm" radius="sm" variant="outline" color="#9c3d00" tt="none" mr={6}>
+            Possible mail loop
+          </Badge>
+          Acknowledgement not sent to {String(entry.data.recipient ?? 'this address')}: one already went there
+          within {String(entry.data.windowHours ?? 24)} h{' '}
+          <Text span size="xs" c="dimmed" ml={4}>
+            <RelativeTime iso={entry.at} />
+          </Text>
+        </span>
+      </p>
     );
   }
   return (
@@ -120,98 +178,6 @@ function Entry({ entry, names, customerName }: { entry: TimelineEntry; names: Na
         </Text>
       </span>
     </p>
-  );
-}
-
-type EmailDetails = NonNullable<NonNullable<TimelineEntry['message']>['email']>;
-
-const automaticLabels: Record<string, string> = {
-  auto_reply: 'auto-reply',
-  bounce: 'delivery failure',
-  list: 'mailing list',
-  null_sender: 'system mail',
-};
-
-/**
- * The whole email on demand, in a sandboxed frame: the server sends it with a CSP that allows no
- * script and no request, so remote images load only when the agent asks. Attachments download.
- */
-function EmailExtras({ messageId, email }: { messageId: string; email: EmailDetails }) {
-  const [open, setOpen] = useState(false);
-  const [remote, setRemote] = useState(false);
-  const files = email.attachments.filter((a) => !a.inline);
-  return (
-    <div className="email-extras">
-      {files.length > 0 ? (
-        <ul className="attachments" aria-label="Attachments">
-          {files.map((a) => (
-            <li key={a.id}>
-              <a href={`/api/v1/attachments/${a.id}`} download={a.filename}>
-                {a.filename}
-              </a>{' '}
-              <Text span size="xs" c="dimmed">
-                {byteSize(a.size)}
-              </Text>
-            </li>
-          ))}
-        </ul>
-      ) : null}
-      {email.hasHtml ? (
-        <Group gap="xs" mt={6}>
-          <Button variant="light" size="compact-xs" onClick={() => setOpen(!open)} aria-expanded={open}>
-            {open ? 'Hide the whole email' : 'Show the whole email'}
-          </Button>
-          {open && !remote ? (
-            <Button variant="light" size="compact-xs" onClick={() => setRemote(true)}>
-              Load remote images
-            </Button>
-          ) : null}
-        </Group>
-      ) : null}
-      {open ? (
-        <iframe
-          className="email-frame"
-          title={`The whole email${email.subject ? `: ${email.subject}` : ''}`}
-          sandbox="allow-popups allow-popups-to-escape-sandbox"
-          referrerPolicy="no-referrer"
-          src={`/api/v1/messages/${messageId}/html${remote ? '?images=remote' : ''}`}
-          data-testid="email-frame"
-        />
-      ) : null}
-    </div>
-  );
-}
-
-/** The signed case tag (`[#1042-abcde]`) is for threading; the page already says which case this is. */
-function withoutCaseTag(subject: string): string {
-  return subject.replace(/\s*\[#\d+(?:-[a-z0-9]+)?\]/gi, '').trim();
-}
-
-type Delivery = NonNullable<NonNullable<TimelineEntry['message']>['delivery']>;
-
-const deliveryLabels: Record<Delivery['status'], { text: string; color: string }> = {
-  queued: { text: 'Email queued', color: 'yellow.9' },
-  sent: { text: 'Email sent', color: 'teal.9' },
-  failed: { text: 'Email failed', color: 'red.9' },
-};
-
-/** Where an emailed reply is: words first, colour second; retries are counted in the label. */
-function DeliveryBadge({ delivery }: { delivery: Delivery }) {
-  const { text, color } = deliveryLabels[delivery.status];
-  const retrying = delivery.status === 'queued' && delivery.attempts > 0;
-  return (
-    <Badge
-      size="sm"
-      radius="sm"
-      fw={600}
-      tt="none"
-      variant="outline"
-      color={color}
-      data-delivery={delivery.status}
-      title={delivery.lastError}
-    >
-      {retrying ? `${text} · retrying (${delivery.attempts} attempts)` : text}
-    </Badge>
   );
 }
 
@@ -244,6 +210,6 @@ function describe(entry: TimelineEntry, names: Names): string {
     case 'case.subject_changed':
       return `${who} renamed the case to “${to}”`;
     default:
-      return `${who}: ${entry.type}`;
+      return describeCustomerEvent(entry, who) ?? `${who}: ${entry.type}`;
   }
 }

@@ -1,13 +1,17 @@
 /**
  * Settings → Channels (admins): the organisation's support addresses. Each email channel's
- * address receives mail (SMTP on port 2525 by default, or a polled mailbox) and is the address
- * replies come from; an acknowledgement can tell new customers their case number and owner.
+ * address receives mail (SMTP on port 2525 by default, or a polled IMAP mailbox: see
+ * channel-mailbox.tsx) and is the address replies come from; an acknowledgement can tell new
+ * customers their case number and owner.
  */
 import { Button, Checkbox, NativeSelect, Table, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
+import { channelLabels } from '../../shared/domain/channels.ts';
 import { api, type Channel } from '../lib/api.ts';
 import { ErrorAlert } from '../ui/error-alert.tsx';
+import { MailboxCell } from './channel-mailbox.tsx';
+import { AddPlatformChannel, PlatformCell } from './channel-platform.tsx';
 import { useSession } from './queries.ts';
 
 const channelsKey = ['channels'] as const;
@@ -27,7 +31,12 @@ export function ChannelsPage() {
     data: channels,
     error,
     isPending,
-  } = useQuery({ queryKey: channelsKey, queryFn: api.channels.list });
+  } = useQuery({
+    queryKey: channelsKey,
+    queryFn: api.channels.list,
+    // Polled mailboxes report their last check: keep it current while the page is open.
+    refetchInterval: (query) => (query.state.data?.some((c) => c.settings.imap) ? 10_000 : false),
+  });
   const admin = session.user.role === 'admin';
 
   return (
@@ -35,7 +44,8 @@ export function ChannelsPage() {
       <header className="page-header">
         <Title order={1}>Channels</Title>
         <Text size="sm" c="dimmed">
-          Mail sent to a channel's address opens or continues a case; replies go out from it.
+          A contact on any channel opens or continues the customer's case; replies go out where the customer
+          wrote. Messaging platforms post to the channel's webhook URL.
         </Text>
       </header>
       {error ? <ErrorAlert error={error} title="Channels could not be loaded" /> : null}
@@ -48,6 +58,7 @@ export function ChannelsPage() {
               <Table.Th scope="col">Name</Table.Th>
               <Table.Th scope="col">Type</Table.Th>
               <Table.Th scope="col">Address</Table.Th>
+              <Table.Th scope="col">Connection</Table.Th>
               <Table.Th scope="col">Acknowledgement</Table.Th>
               <Table.Th scope="col">Active</Table.Th>
             </Table.Tr>
@@ -60,6 +71,7 @@ export function ChannelsPage() {
         </Table>
       ) : null}
       {admin ? <AddChannel /> : null}
+      {admin ? <AddPlatformChannel /> : null}
     </div>
   );
 }
@@ -72,14 +84,20 @@ function ChannelRow({ channel, editable }: { channel: Channel; editable: boolean
   });
   const ack = channel.settings.acknowledgement ?? { enabled: false, locale: 'en' };
   return (
-    <Table.Tr data-testid={`channel-${channel.address}`}>
+    <Table.Tr data-testid={`channel-${channel.address ?? channel.id}`}>
       <Table.Th scope="row">{channel.name}</Table.Th>
-      <Table.Td>{channel.type === 'email' ? 'Email' : channel.type}</Table.Td>
+      <Table.Td>{channelLabels[channel.type] ?? channel.type}</Table.Td>
+      <Table.Td>{channel.address ? <code>{channel.address}</code> : '—'}</Table.Td>
       <Table.Td>
-        <code>{channel.address}</code>
+        {channel.type === 'email' ? (
+          <MailboxCell channel={channel} editable={editable} />
+        ) : (
+          <PlatformCell channel={channel} editable={editable} />
+        )}
       </Table.Td>
       <Table.Td>
-        <div className="ack-cell">
+        {/* Acknowledgements are mail: other channels have none. */}
+        <div className="ack-cell" style={channel.type === 'email' ? undefined : { display: 'none' }}>
           <Checkbox
             label={`Acknowledge new cases (${channel.name})`}
             classNames={{ label: 'visually-hidden' }}

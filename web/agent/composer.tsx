@@ -1,10 +1,19 @@
-/** Reply to the customer or write an internal note. Ctrl/⌘+Enter sends. */
+/** Reply to the customer or write an internal note; a reply by email may carry files. Ctrl/⌘+Enter sends. */
 import { Button, Group, SegmentedControl, Text, Textarea } from '@mantine/core';
 import { type FormEvent, type KeyboardEvent, useState } from 'react';
-import { type Channel, channelLabels } from '../../shared/domain/channels.ts';
+import { channelLabels } from '../../shared/domain/channels.ts';
 import type { Case } from '../lib/api.ts';
 import { ErrorAlert } from '../ui/error-alert.tsx';
-import { useAddMessage, useTimeline } from './queries.ts';
+import { FileList, useAttachedFiles } from './composer-files.tsx';
+import {
+  choiceInput,
+  noChoice,
+  type PlatformChoice,
+  PlatformReplyControls,
+  useReplyOptions,
+} from './platform-reply.tsx';
+import { useAddMessage } from './queries.ts';
+import { ReplyChannelPicker, useReplyChannel } from './reply-channel.tsx';
 
 type Kind = 'reply' | 'note';
 
@@ -13,22 +22,49 @@ export function Composer({ current }: { current: Case }) {
   const [text, setText] = useState('');
   const add = useAddMessage(current);
   const closed = current.status === 'closed';
-  // A reply goes out where the customer last wrote (the server's rule); say which channel that is.
-  const timeline = useTimeline(current.id);
-  const lastInbound = timeline.data?.items.findLast((e) => e.message?.kind === 'inbound')?.message?.channel;
-  const replyChannel = (lastInbound ?? current.channel) as Channel;
+  // Where the reply goes: where the customer last wrote (the server's rule) unless the agent picks.
+  const options = useReplyOptions(current.id);
+  const reply = useReplyChannel(current, options.data?.items);
+  const replyChannel = reply.channel;
+  // Files go out as email attachments: only a reply by email carries them.
+  const canAttach = kind === 'reply' && replyChannel === 'email' && !closed;
+  const attached = useAttachedFiles(canAttach);
+  const stranded = !canAttach && attached.files.length > 0;
+  // WhatsApp's window and templates, X's public or direct reply: where the reply goes decides.
+  const option = kind === 'reply' ? options.data?.items.find((o) => o.type === replyChannel) : undefined;
+  const [picked, setChoice] = useState<PlatformChoice>(noChoice);
+  const choice = option?.type === 'whatsapp' || option?.type === 'x' ? picked : noChoice;
+  const body = choice.template ? (choice.preview ?? '') : text.trim();
 
   const send = (event?: FormEvent) => {
     event?.preventDefault();
-    if (!text.trim() || add.isPending) return;
-    add.mutate({ kind, text: text.trim() }, { onSuccess: () => setText('') });
+    if (!body || add.isPending || stranded || choice.blocked) return;
+    add.mutate(
+      {
+        kind,
+        text: body,
+        ...(kind === 'reply' && reply.chosen ? { channel: replyChannel } : {}),
+        ...choiceInput(choice),
+        ...(attached.files.length > 0 ? { files: attached.files } : {}),
+      },
+      {
+        onSuccess: () => {
+          setText('');
+          attached.clear();
+        },
+      },
+    );
   };
   const onKeyDown = (event: KeyboardEvent) => {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) send();
   };
 
   return (
-    <section aria-labelledby="composer-heading" className={`composer composer-${kind}`}>
+    <section
+      aria-labelledby="composer-heading"
+      className={`composer composer-${kind}${attached.dragging ? ' composer-dropping' : ''}`}
+      {...attached.dropTarget}
+    >
       <form onSubmit={send}>
         <Group justify="space-between" mb={6} wrap="nowrap">
           <Text component="h2" id="composer-heading" size="sm" fw={600}>
@@ -47,11 +83,7 @@ export function Composer({ current }: { current: Case }) {
         </Group>
         <Textarea
           label={kind === 'reply' ? 'Your reply' : 'Your note'}
-          description={
-            kind === 'reply'
-              ? `Sent by ${channelLabels[replyChannel] ?? replyChannel}, where the customer last wrote`
-              : 'Only staff see notes'
-          }
+          description={kind === 'reply' ? reply.description : 'Only staff see notes'}
           placeholder={kind === 'reply' ? 'Write a reply…' : 'Write a note for your colleagues…'}
           autosize
           minRows={3}
@@ -59,18 +91,36 @@ export function Composer({ current }: { current: Case }) {
           value={text}
           onChange={(e) => setText(e.currentTarget.value)}
           onKeyDown={onKeyDown}
-          disabled={kind === 'reply' && closed}
+          disabled={(kind === 'reply' && closed) || !!choice.template}
         />
+        {kind === 'reply' ? <ReplyChannelPicker reply={reply} option={option} text={text} /> : null}
+        <PlatformReplyControls option={option} text={text} onChange={setChoice} />
+        {canAttach || attached.files.length > 0 ? (
+          <FileList attached={attached} disabled={!canAttach || add.isPending} />
+        ) : null}
+        {stranded ? (
+          <Text size="xs" c="red.9" mt={4}>
+            Only a reply by email carries files: remove them to send this
+            {kind === 'note' ? ' note' : ` ${channelLabels[replyChannel] ?? replyChannel} reply`}.
+          </Text>
+        ) : null}
+        {attached.dragging ? (
+          <p className="composer-drop-hint" aria-hidden>
+            Drop the files to attach them
+          </p>
+        ) : null}
         {add.error ? <ErrorAlert error={add.error} title="Not sent" /> : null}
         <Group justify="space-between" mt="xs">
-          <Text size="xs" c="dimmed">
-            {kind === 'reply' && closed ? 'Reopen the case to reply.' : 'Ctrl + Enter to send'}
+          <Text size="xs" c={choice.blocked ? 'red.9' : 'dimmed'}>
+            {kind === 'reply' && closed
+              ? 'Reopen the case to reply.'
+              : (choice.blocked ?? 'Ctrl + Enter to send')}
           </Text>
           <Button
             type="submit"
             size="xs"
             loading={add.isPending}
-            disabled={!text.trim()}
+            disabled={!body || stranded || !!choice.blocked}
             color={kind === 'note' ? 'yellow.8' : undefined}
           >
             {kind === 'reply' ? 'Send reply' : 'Add note'}

@@ -9,6 +9,7 @@ import { api, type QuarantinedEmail } from '../lib/api.ts';
 import { byteSize } from '../ui/byte-size.ts';
 import { ErrorAlert } from '../ui/error-alert.tsx';
 import { RelativeTime } from '../ui/relative-time.tsx';
+import { SettingsList } from '../ui/settings-list.tsx';
 
 const quarantineKey = ['quarantine'] as const;
 
@@ -22,34 +23,17 @@ export function QuarantinePage() {
           Mail that could not become a contact is kept here in full, with the reason.
         </Text>
       </header>
-      {error ? <ErrorAlert error={error} title="The quarantine could not be loaded" /> : null}
-      {isPending ? <Text size="sm">Loading…</Text> : null}
-      {data && data.length === 0 ? (
-        <Text size="sm" data-testid="quarantine-empty">
-          Nothing in quarantine.
-        </Text>
-      ) : null}
-      {data && data.length > 0 ? (
-        <Table striped withTableBorder aria-label="Quarantined mail" data-testid="quarantine-table">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th scope="col">Received</Table.Th>
-              <Table.Th scope="col">From and subject</Table.Th>
-              <Table.Th scope="col">Mailbox</Table.Th>
-              <Table.Th scope="col">Size</Table.Th>
-              <Table.Th scope="col">Reason</Table.Th>
-              <Table.Th scope="col">
-                <span className="visually-hidden">Action</span>
-              </Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {data.map((item) => (
-              <QuarantineRow key={item.id} item={item} />
-            ))}
-          </Table.Tbody>
-        </Table>
-      ) : null}
+      <SettingsList
+        items={data}
+        error={error}
+        isPending={isPending}
+        errorTitle="The quarantine could not be loaded"
+        empty="Nothing in quarantine."
+        label="Quarantined mail"
+        testId="quarantine"
+        columns={['Received', 'From and subject', 'Mailbox', 'Size', 'Reason']}
+        row={(item) => <QuarantineRow key={item.id} item={item} />}
+      />
     </div>
   );
 }

@@ -90,8 +90,8 @@ export function useUpdateCase(caseRow: Case) {
 export function useAddMessage(caseRow: Case) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (input: Parameters<typeof api.cases.addMessage>[1]) =>
-      api.cases.addMessage(caseRow.id, input),
+    mutationFn: ({ files, ...input }: Parameters<typeof api.cases.addMessage>[1] & { files?: File[] }) =>
+      api.cases.addMessage(caseRow.id, input, files),
     onSuccess: (result) => invalidateCase(client, result.case),
   });
 }

@@ -16,6 +16,7 @@ import { CasePage } from './case-page.tsx';
 import { ChannelsPage } from './channels-page.tsx';
 import { InboxPage, type InboxView, inboxViews } from './inbox-page.tsx';
 import { NotFound, RootNotFound } from './not-found.tsx';
+import { OutboundMailPage } from './outbound-mail-page.tsx';
 import { QuarantinePage } from './quarantine-page.tsx';
 import { sessionQuery } from './queries.ts';
 import { Shell } from './shell.tsx';
@@ -97,9 +98,22 @@ export const quarantineRoute = createRoute({
   component: QuarantinePage,
 });
 
+export const outboundMailRoute = createRoute({
+  getParentRoute: () => signedInRoute,
+  path: '/settings/outbound-mail',
+  component: OutboundMailPage,
+});
+
 const routeTree = rootRoute.addChildren([
   signInRoute,
-  signedInRoute.addChildren([indexRoute, inboxRoute, caseRoute, channelsRoute, quarantineRoute]),
+  signedInRoute.addChildren([
+    indexRoute,
+    inboxRoute,
+    caseRoute,
+    channelsRoute,
+    quarantineRoute,
+    outboundMailRoute,
+  ]),
 ]);
 
 export function createAgentRouter(queryClient: QueryClient) {

@@ -135,6 +135,11 @@ function SettingsNav({ admin }: { admin: boolean }) {
             </Link>
           </li>
         ) : null}
+        <li>
+          <Link to="/settings/outbound-mail" className="nav-link" activeProps={{ 'aria-current': 'page' }}>
+            <span>Outbound mail</span>
+          </Link>
+        </li>
       </ul>
     </>
   );

@@ -6,6 +6,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { connectRealtime } from '../lib/realtime.ts';
+import { announceTyping } from './chat-typing.tsx';
 import { keys } from './queries.ts';
 
 const GATHER_MS = 120;
@@ -30,6 +31,11 @@ export function useLiveUpdates(): LiveStatus {
     };
     const stop = connectRealtime({
       onFrame(frame) {
+        // A chat visitor typing changes nothing stored: the case page shows it, nothing refetches.
+        if (frame.type.startsWith('chat.') && frame.type.includes('typing')) {
+          if (frame.type !== 'chat.agent_typing') announceTyping(frame.caseId, frame.type === 'chat.typing');
+          return;
+        }
         if (frame.caseId) touched.add(frame.caseId);
         timer ??= setTimeout(flush, GATHER_MS);
       },

@@ -4,6 +4,7 @@
  * Cookie-authenticated writes carry the session's CSRF token, which sign-in and GET /session hand out.
  */
 import type { Static } from 'typebox';
+import type { CallResult, CaseCallInput } from '../../shared/api/calls.ts';
 import type {
   Badges,
   Case,
@@ -15,9 +16,10 @@ import type {
   Timeline,
 } from '../../shared/api/cases.ts';
 import type { Channel, ChannelInput, ChannelPatch } from '../../shared/api/channels.ts';
-import type { Customer } from '../../shared/api/customers.ts';
+import type { Customer, CustomerMatch, CustomerMerge, MergeResult } from '../../shared/api/customers.ts';
 import type { Session, SignIn, Team, User } from '../../shared/api/directory.ts';
-import type { QuarantinedEmail } from '../../shared/api/email.ts';
+import type { OutboundEmail, OutboxList, QuarantinedEmail } from '../../shared/api/email.ts';
+import type { ReplyOption, ReplyOptions } from '../../shared/api/reply-options.ts';
 
 export type {
   Case,
@@ -26,7 +28,13 @@ export type {
   ChannelInput,
   ChannelPatch,
   Customer,
+  CustomerMatch,
+  CustomerMerge,
+  OutboundEmail,
+  OutboxList,
   QuarantinedEmail,
+  ReplyOption,
+  ReplyOptions,
   Session,
   Team,
   User,
@@ -49,9 +57,12 @@ export class ApiError extends Error {
 
 let csrfToken: string | null = null;
 
+/** `body` is sent as JSON, or as multipart/form-data when it is a FormData (files). */
 async function request<T>(method: string, url: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  const form = body instanceof FormData;
+  // A form's content type carries its boundary: the browser writes it.
+  if (body !== undefined && !form) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   let res: Response;
   try {
@@ -59,7 +70,7 @@ async function request<T>(method: string, url: string, body?: unknown): Promise<
       method,
       headers,
       credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : form ? body : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, 'network_error', 'Rapport cannot be reached. Check your connection and try again.');
@@ -104,12 +115,35 @@ export const api = {
     get: (ref: string | number) => request<Case>('GET', `/api/v1/cases/${encodeURIComponent(String(ref))}`),
     update: (id: string, patch: CaseUpdate) => request<Case>('PATCH', `/api/v1/cases/${id}`, patch),
     timeline: (id: string) => request<Static<typeof Timeline>>('GET', `/api/v1/cases/${id}/timeline`),
-    addMessage: (id: string, input: MessageInput) =>
-      request<Static<typeof MessageResult>>('POST', `/api/v1/cases/${id}/messages`, input),
+    addMessage: (id: string, input: MessageInput, files: File[] = []) => {
+      if (files.length === 0) {
+        return request<Static<typeof MessageResult>>('POST', `/api/v1/cases/${id}/messages`, input);
+      }
+      const form = new FormData();
+      for (const [key, value] of Object.entries(input)) if (typeof value === 'string') form.set(key, value);
+      for (const file of files) form.append('files', file, file.name);
+      return request<Static<typeof MessageResult>>('POST', `/api/v1/cases/${id}/messages`, form);
+    },
+    /** Where a reply can go on a messaging platform now: limits, WhatsApp's window and templates, X's visibility. */
+    replyOptions: (id: string) => request<ReplyOptions>('GET', `/api/v1/cases/${id}/reply-options`),
+    /** Tells the case's chat visitor the agent is typing (shown to them for a few seconds). */
+    typing: (id: string, typing: boolean) => request<void>('POST', `/api/v1/cases/${id}/typing`, { typing }),
+    /** A phone call with the customer, logged on the case. */
+    logCall: (id: string, input: CaseCallInput) =>
+      request<CallResult>('POST', `/api/v1/cases/${id}/calls`, input),
   },
   counts: () => request<BadgeCounts>('GET', '/api/v1/inbox/counts'),
   customers: {
     get: (id: string) => request<Customer>('GET', `/api/v1/customers/${id}`),
+    matches: async (id: string) =>
+      (await request<{ items: CustomerMatch[] }>('GET', `/api/v1/customers/${id}/matches`)).items,
+    dismissMatch: (id: string, otherId: string) =>
+      request<void>('POST', `/api/v1/customers/${id}/matches/${otherId}/dismiss`),
+    merge: (id: string, mergedId: string) =>
+      request<MergeResult>('POST', `/api/v1/customers/${id}/merge`, { mergedId }),
+    merges: async (id: string) =>
+      (await request<{ items: CustomerMerge[] }>('GET', `/api/v1/customers/${id}/merges`)).items,
+    split: (mergeId: string) => request<MergeResult>('POST', `/api/v1/customers/merges/${mergeId}/split`),
   },
   users: async () => (await request<{ items: User[] }>('GET', '/api/v1/users')).items,
   teams: async () => (await request<{ items: Team[] }>('GET', '/api/v1/teams')).items,
@@ -122,5 +156,11 @@ export const api = {
     list: async () => (await request<{ items: QuarantinedEmail[] }>('GET', '/api/v1/email/quarantine')).items,
     reprocess: (id: string) =>
       request<{ id: string; status: 'pending' }>('POST', `/api/v1/email/quarantine/${id}/reprocess`),
+  },
+  outbox: {
+    failed: (cursor?: string | null) =>
+      request<OutboxList>('GET', `/api/v1/email/outbox${query({ status: 'failed', cursor })}`),
+    retry: (id: string) =>
+      request<{ id: string; status: 'queued' }>('POST', `/api/v1/email/outbox/${id}/retry`),
   },
 };

@@ -15,7 +15,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { id, tenantId, ts } from './columns.ts';
 import { customers } from './customers.ts';
-import { teams, tenants, users } from './tenancy.ts';
+import { teams, users } from './tenancy.ts';
 
 /**
  * One problem, one owner. `active` (new/open/pending) drives every inbox view; each list
@@ -24,7 +24,9 @@ import { teams, tenants, users } from './tenancy.ts';
 export const cases = pgTable(
   'cases',
   {
-    tenantId: tenantId().references(() => tenants.id),
+    // No foreign key to tenants: the one to customers (same tenant_id) already implies it, and
+    // each would take a share lock on the one tenant row for every new case.
+    tenantId: tenantId(),
     id: id(),
     number: integer('number').notNull(),
     subject: text('subject').notNull(),
@@ -98,6 +100,11 @@ export const messages = pgTable(
     authorUserId: uuid('author_user_id'),
     authorCustomerId: uuid('author_customer_id'),
     text: text('text').notNull(),
+    /**
+     * What the channel adds to an outbound message: X reply visibility (public / direct),
+     * a WhatsApp template and its parameters, a call's direction and outcome. Null for most.
+     */
+    metadata: jsonb('metadata'),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   (t) => [

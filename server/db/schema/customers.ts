@@ -2,6 +2,7 @@ import {
   boolean,
   foreignKey,
   index,
+  jsonb,
   pgTable,
   primaryKey,
   text,
@@ -36,6 +37,8 @@ export const customers = pgTable(
     organisationId: uuid('organisation_id'),
     language: text('language'),
     preferredChannel: text('preferred_channel'),
+    /** Set when this customer was merged into another (customer_merges); such a row is history. */
+    mergedIntoId: uuid('merged_into_id'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -63,6 +66,11 @@ export const customerIdentities = pgTable(
     verified: boolean('verified').notNull().default(false),
     /** Email: when mail to this address last bounced (a delivery-status report came back). */
     bouncedAt: ts('bounced_at'),
+    /**
+     * What the platform says about this account (display name, follower count, "verified"
+     * badge, avatar): shown to agents as information only, never used for priority or routing.
+     */
+    profile: jsonb('profile'),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   (t) => [
@@ -74,4 +82,44 @@ export const customerIdentities = pgTable(
     uniqueIndex('customer_identities_value').on(t.tenantId, t.kind, t.platform, t.value),
     index('customer_identities_customer').on(t.tenantId, t.customerId),
   ],
+);
+
+/**
+ * Two customer records an agent confirmed to be one person. `moved` lists what went from the
+ * merged customer to the survivor (identity, case, conversation, contact, message ids and the
+ * merged record's own fields), so a wrong merge can be split back exactly.
+ */
+export const customerMerges = pgTable(
+  'customer_merges',
+  {
+    tenantId: tenantId(),
+    id: id(),
+    survivorId: uuid('survivor_id').notNull(),
+    mergedId: uuid('merged_id').notNull(),
+    moved: jsonb('moved').notNull(),
+    mergedBy: uuid('merged_by'),
+    mergedAt: ts('merged_at').notNull().defaultNow(),
+    splitBy: uuid('split_by'),
+    splitAt: ts('split_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    foreignKey({ columns: [t.tenantId, t.survivorId], foreignColumns: [customers.tenantId, customers.id] }),
+    foreignKey({ columns: [t.tenantId, t.mergedId], foreignColumns: [customers.tenantId, customers.id] }),
+    index('customer_merges_survivor').on(t.tenantId, t.survivorId),
+    index('customer_merges_merged').on(t.tenantId, t.mergedId),
+  ],
+);
+
+/** A suggested match an agent said is not the same person: not suggested again. Pair ordered a < b. */
+export const customerMatchDismissals = pgTable(
+  'customer_match_dismissals',
+  {
+    tenantId: tenantId(),
+    customerA: uuid('customer_a').notNull(),
+    customerB: uuid('customer_b').notNull(),
+    dismissedBy: uuid('dismissed_by'),
+    dismissedAt: ts('dismissed_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.customerA, t.customerB] })],
 );

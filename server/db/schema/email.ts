@@ -1,10 +1,10 @@
 /**
- * Channels (a tenant's support addresses and, later, its chat, SMS and social accounts) and the
- * email channel's own tables: the raw inbound store (also the quarantine), the parsed details of
- * each email message, attachments, and the outbound outbox.
+ * The email channel's own tables: the raw inbound store (also the quarantine), the parsed details
+ * of each email message, attachments, the outbound outbox and polled IMAP mailboxes.
  */
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   boolean,
   check,
   customType,
@@ -19,8 +19,8 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { messages } from './cases.ts';
+import { channels } from './channels.ts';
 import { id, tenantId, ts } from './columns.ts';
-import { tenants } from './tenancy.ts';
 
 /** Raw bytes; PGlite hands back a Uint8Array, pg a Buffer: both become a Buffer. */
 export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
@@ -28,26 +28,39 @@ export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array 
   fromDriver: (value) => (Buffer.isBuffer(value) ? value : Buffer.from(value)),
 });
 
-export const channels = pgTable(
-  'channels',
+/**
+ * An email channel's IMAP mailbox: where polling got to (UIDVALIDITY + last UID delivered and
+ * marked), the last round's outcome, and which app node polls it (a lease, so several nodes on
+ * one database never poll one mailbox at once). One row per channel and folder; a row for another
+ * mailbox (host or user changed) is recognised by mailbox_key and read from the start.
+ */
+export const imapMailboxes = pgTable(
+  'imap_mailboxes',
   {
-    tenantId: tenantId().references(() => tenants.id),
-    id: id(),
-    /** 'email' (more channel types come with their adapters). */
-    type: text('type').notNull(),
-    name: text('name').notNull(),
-    /** Email: the support address, lower-case. Unique across tenants: it routes inbound mail. */
-    address: text('address'),
-    /** Per type: acknowledgement (enabled, locale, templates), IMAP mailbox, … Never secrets. */
-    settings: jsonb('settings').notNull().default({}),
-    active: boolean('active').notNull().default(true),
+    tenantId: tenantId(),
+    channelId: uuid('channel_id').notNull(),
+    folder: text('folder').notNull(),
+    /** imap://user@host:port/folder: the mailbox the checkpoint belongs to. */
+    mailboxKey: text('mailbox_key').notNull(),
+    /** UIDVALIDITY when last_uid was delivered; null before the first round. */
+    uidValidity: text('uid_validity'),
+    /** Every message up to this UID was stored and marked (UIDs are unsigned 32-bit). */
+    lastUid: bigint('last_uid', { mode: 'number' }).notNull().default(0),
+    /** The app node polling this mailbox until lease_until; renewed while it runs. */
+    leaseOwner: text('lease_owner'),
+    leaseUntil: ts('lease_until'),
+    /** When the last round ended, and its error (null: it went well). */
+    polledAt: ts('polled_at'),
+    pollError: text('poll_error'),
+    lastSuccessAt: ts('last_success_at'),
+    /** Failed rounds in a row. */
+    failures: integer('failures').notNull().default(0),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   (t) => [
-    primaryKey({ columns: [t.tenantId, t.id] }),
-    uniqueIndex('channels_tenant_name').on(t.tenantId, t.name),
-    uniqueIndex('channels_address').on(t.address).where(sql`address is not null`),
+    primaryKey({ columns: [t.tenantId, t.channelId, t.folder] }),
+    foreignKey({ columns: [t.tenantId, t.channelId], foreignColumns: [channels.tenantId, channels.id] }),
   ],
 );
 
@@ -170,18 +183,25 @@ export const emailOutbox = pgTable(
     headerMessageId: text('header_message_id').notNull(),
     envelopeFrom: text('envelope_from').notNull(),
     envelopeTo: text('envelope_to').array().notNull(),
-    raw: bytea('raw').notNull(),
+    /** The message's bytes, or null when it is larger than a row should carry (see rawKey). */
+    raw: bytea('raw'),
+    /** The raw mail store's key of a large message (a reply with files); exactly one of raw/rawKey. */
+    rawKey: text('raw_key'),
     status: text('status').notNull().default('queued'),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: ts('next_attempt_at').notNull().defaultNow(),
     lastError: text('last_error'),
     sentAt: ts('sent_at'),
+    failedAt: ts('failed_at'),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
     foreignKey({ columns: [t.tenantId, t.channelId], foreignColumns: [channels.tenantId, channels.id] }),
+    check('email_outbox_raw_or_key', sql`(raw is null) <> (raw_key is null)`),
     index('email_outbox_due').on(t.nextAttemptAt).where(sql`status = 'queued'`),
+    /** Settings → Outbound mail: a tenant's mail in one status, newest first. */
+    index('email_outbox_list').on(t.tenantId, t.status, t.createdAt.desc(), t.id.desc()),
     index('email_outbox_message').on(t.tenantId, t.messageId),
     index('email_outbox_recipient').on(t.tenantId, t.recipient, t.createdAt),
   ],

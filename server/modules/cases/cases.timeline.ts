@@ -2,6 +2,8 @@ import { and, asc, eq } from 'drizzle-orm';
 import type { TimelineEntry } from '../../../shared/api/cases.ts';
 import type { Executor } from '../../db/client.ts';
 import { events } from '../../db/schema/index.ts';
+import { platformDeliveryByMessage } from '../channels/channels.deliveries.ts';
+import { inboundVisibilities } from '../channels/channels.reply-targets.ts';
 import { deliveryByMessage } from '../email/email.outbox.ts';
 import { toTimelineMessage } from '../messages/add-message.ts';
 import { emailDetailsByMessage } from '../messages/message-email.ts';
@@ -20,18 +22,37 @@ export async function getTimeline(db: Executor, tenantId: string, ref: string): 
     .map((e) => (e.data as { messageId?: string }).messageId)
     .filter((id): id is string => !!id);
   const found = await listMessagesByIds(db, tenantId, messageIds);
-  const deliveries = await deliveryByMessage(
-    db,
-    tenantId,
-    found.filter((m) => m.kind === 'outbound').map((m) => m.id),
-  );
+  const outbound = found.filter((m) => m.kind === 'outbound');
+  const deliveries = new Map([
+    ...(await deliveryByMessage(
+      db,
+      tenantId,
+      outbound.filter((m) => m.channel === 'email').map((m) => m.id),
+    )),
+    ...(await platformDeliveryByMessage(
+      db,
+      tenantId,
+      outbound.filter((m) => m.channel !== 'email').map((m) => m.id),
+    )),
+  ]);
   const emails = await emailDetailsByMessage(
     db,
     tenantId,
     found.filter((m) => m.channel === 'email').map((m) => m.id),
   );
+  const visibilities = found.some((m) => m.channel === 'x' && m.kind === 'inbound')
+    ? await inboundVisibilities(db, tenantId, current.id)
+    : new Map<string, string>();
   const byId = new Map(
-    found.map((m) => [m.id, toTimelineMessage(m, deliveries.get(m.id) ?? null, emails.get(m.id) ?? null)]),
+    found.map((m) => [
+      m.id,
+      toTimelineMessage(
+        m,
+        deliveries.get(m.id) ?? null,
+        emails.get(m.id) ?? null,
+        visibilities.get(m.id) ?? null,
+      ),
+    ]),
   );
   return list.map((e) => {
     const data = e.data as Record<string, unknown>;

@@ -4,7 +4,13 @@
  * one WAL flush for all of them. Alone, a contact goes at once, so a quiet system adds no
  * delay; under load the batches grow and each contact pays a share of one commit instead of a
  * whole one. Every contact still gets its own answer, after the batch has committed.
+ *
+ * On a PostgreSQL pool the batch's realtime notices are sent after its commit, in a statement
+ * of their own (migration 0006): pg_notify inside the batch would hold the database's one
+ * notification lock through the commit's WAL flush and make concurrent batches queue behind
+ * each other's flushes.
  */
+import type { FastifyBaseLogger } from 'fastify';
 import pg from 'pg';
 import { type Db, rows, sql } from '../../db/client.ts';
 
@@ -49,13 +55,21 @@ const MAX_BYTES = 1 << 20;
 
 export class IntakeQueue {
   readonly #db: Db;
+  readonly #log: FastifyBaseLogger;
   /** Counter shards of the batches that may be written at once; a free one is taken per batch. */
   readonly #freeShards: number[];
+  /** Notices are announced by this queue after commit (a pool), not by the trigger at commit. */
+  readonly #notifyAfterCommit: boolean;
   #waiting: Pending[] = [];
+  /** The notices sent so far, one statement after another: in the order the batches committed. */
+  #announced: Promise<void> = Promise.resolve();
 
-  constructor(db: Db, maxInFlight: 1 | 2) {
+  /** `batches`: how many may be written at once, each on its counter shard (0-3, migration 0006). */
+  constructor(db: Db, log: FastifyBaseLogger, batches: 1 | 2 | 3 | 4) {
     this.#db = db;
-    this.#freeShards = maxInFlight === 2 ? [0, 1] : [0];
+    this.#log = log;
+    this.#freeShards = [0, 1, 2, 3].slice(0, batches);
+    this.#notifyAfterCommit = batches > 1;
   }
 
   submit<T>(item: IntakeItem): Promise<IntakeOutcome<T>> {
@@ -96,16 +110,46 @@ export class IntakeQueue {
 
   async #write(batch: Pending[], shard: number): Promise<void> {
     try {
-      const [row] = await rows<{ r: IntakeOutcome<unknown>[] }>(
+      const [row] = await rows<{ r: IntakeOutcome<{ notices?: unknown[] | null }>[] }>(
         this.#db,
-        sql`select receive_contacts(${JSON.stringify(batch.map((p) => p.item))}::jsonb, ${shard}::smallint) as r`,
+        sql`select receive_contacts(${JSON.stringify(batch.map((p) => p.item))}::jsonb, ${shard}::smallint,
+                                    ${this.#notifyAfterCommit}) as r`,
       );
       batch.forEach((p, i) => {
         p.resolve(row!.r[i]!);
       });
+      if (this.#notifyAfterCommit) this.#announce(row!.r);
     } catch (err) {
       for (const p of batch) p.reject(err);
     }
+  }
+
+  /**
+   * The committed batch's notices, in one statement that writes nothing (so it takes the
+   * notification lock only for a moment). Lost only if this process dies between the commit
+   * and this statement; the events themselves are committed and every view reads them there.
+   */
+  #announce(outcomes: IntakeOutcome<{ notices?: unknown[] | null }>[]): void {
+    const notices = outcomes.flatMap((o) => ('ok' in o ? (o.ok.notices ?? []) : []));
+    if (notices.length === 0) return;
+    const payloads = JSON.stringify(notices.map((n) => JSON.stringify(n)));
+    // Chained, so notices leave in the order the batches' results arrived here (two statements
+    // on two pooled connections could overtake each other). That is usually, not always, the
+    // commit order: a blocked batch can finish before the one it waited for has answered.
+    this.#announced = this.#announced.then(() =>
+      rows(
+        this.#db,
+        sql`select pg_notify('rapport_events', n) from jsonb_array_elements_text(${payloads}::jsonb) as n`,
+      ).then(
+        () => {},
+        (err: unknown) => {
+          this.#log.warn(
+            { err, notices: notices.length },
+            'realtime notices of an intake batch were not sent',
+          );
+        },
+      ),
+    );
   }
 }
 
@@ -119,11 +163,11 @@ const queues = new WeakMap<Db, IntakeQueue>();
  * The queue of a database handle: two batches in flight on a PostgreSQL pool (one commits while
  * the next runs), one on PGlite or an open transaction, which have a single session.
  */
-export function intakeQueue(db: Db): IntakeQueue {
+export function intakeQueue(db: Db, log: FastifyBaseLogger): IntakeQueue {
   let queue = queues.get(db);
   if (!queue) {
     const client = (db as { $client?: unknown }).$client;
-    queue = new IntakeQueue(db, client instanceof pg.Pool ? 2 : 1);
+    queue = new IntakeQueue(db, log, client instanceof pg.Pool ? 2 : 1);
     queues.set(db, queue);
   }
   return queue;

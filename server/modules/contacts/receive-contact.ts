@@ -83,7 +83,7 @@ export async function receiveContact(
   };
 
   for (let attempt = 1; ; attempt++) {
-    const outcome = await intakeQueue(ctx.db).submit<IntakeJson>(item);
+    const outcome = await intakeQueue(ctx.db, ctx.log).submit<IntakeJson>(item);
     if ('ok' in outcome) {
       const result = outcome.ok;
       return {

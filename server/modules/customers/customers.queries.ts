@@ -26,9 +26,9 @@ export async function findCustomerIdByIdentity(
 
 /** A customer row (alias c) with its identities, oldest first, as one result row. */
 const identityJson = (alias: string) =>
-  `json_build_object('kind', ${alias}.kind, 'platform', ${alias}.platform, 'value', ${alias}.value, 'verified', ${alias}.verified)`;
-const CUSTOMER_COLUMNS =
-  sql.raw(`c.id, c.name, c.organisation_id, c.language, c.preferred_channel, c.created_at,
+  `json_build_object('kind', ${alias}.kind, 'platform', ${alias}.platform, 'value', ${alias}.value, 'verified', ${alias}.verified, 'profile', ${alias}.profile)`;
+export const CUSTOMER_COLUMNS =
+  sql.raw(`c.id, c.name, c.organisation_id, c.language, c.preferred_channel, c.created_at, c.merged_into_id,
   coalesce((select json_agg(${identityJson('i')} order by i.created_at) from customer_identities i
             where i.tenant_id = c.tenant_id and i.customer_id = c.id), '[]'::json) as identities`);
 
@@ -39,6 +39,7 @@ export interface CustomerRow {
   language: string | null;
   preferred_channel: string | null;
   created_at: string | Date;
+  merged_into_id: string | null;
   identities: Customer['identities'] | string;
 }
 
@@ -50,6 +51,7 @@ export function toCustomer(row: CustomerRow): Customer {
     language: row.language,
     preferredChannel: row.preferred_channel,
     createdAt: new Date(row.created_at).toISOString(),
+    mergedIntoId: row.merged_into_id,
     identities: typeof row.identities === 'string' ? JSON.parse(row.identities) : row.identities,
   };
 }
@@ -70,4 +72,16 @@ export async function getCustomer(db: Executor, tenantId: string, customerId: st
   const customer = await findCustomer(db, tenantId, customerId);
   if (!customer) throw new AppError('customer_not_found', 'No such customer here');
   return customer;
+}
+
+/** Customers by id, in the order asked; ids not in the tenant are left out. */
+export async function listCustomersByIds(db: Executor, tenantId: string, ids: string[]): Promise<Customer[]> {
+  if (ids.length === 0) return [];
+  const found = await rows<CustomerRow>(
+    db,
+    sql`select ${CUSTOMER_COLUMNS} from customers c
+        where c.tenant_id = ${tenantId} and c.id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::uuid)`,
+  );
+  const byId = new Map(found.map((r) => [r.id, toCustomer(r)]));
+  return ids.map((id) => byId.get(id)).filter((c): c is Customer => c !== undefined);
 }

@@ -3,6 +3,7 @@
  * bounces, mailing lists, null senders). Such mail is stored but never acknowledged and never
  * reopens a case (SECURITY.md H); a bounce also names the message of ours that bounced.
  */
+import { BOUNCE_SENDER, NO_REPLY_SENDER } from '../../../shared/domain/email-senders.ts';
 
 /** The raw values of the headers loop safety looks at (null when absent). */
 export interface LoopHeaders {
@@ -30,9 +31,6 @@ export interface AutomaticInput {
   /** multipart/report; report-type=delivery-status, or a message/delivery-status part. */
   deliveryReport: boolean;
 }
-
-const BOUNCE_SENDER = /^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon)$/i;
-const NO_REPLY_SENDER = /^(?:no-?reply|do-?not-?reply|donotreply)(?:[+.\-_].*)?$/i;
 
 /** The first rule that matches, most specific first: a bounce outranks its auto-reply headers. */
 export function classifyAutomatic({ from, headers: h, deliveryReport }: AutomaticInput): Automatic | null {

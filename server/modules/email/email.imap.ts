@@ -6,7 +6,10 @@
  * the next round deliver a message again, which the deliver step dedupes by
  * (mailbox, UIDVALIDITY, UID). Knows nothing of the database: checkpoints and delivery are given.
  */
+
 import { ImapFlow } from 'imapflow';
+import ipaddr from 'ipaddr.js';
+import { resolveEgress } from '../../lib/egress.ts';
 
 export interface ImapMailboxConfig {
   /** Stable name of the mailbox for checkpoints and logs; `imap://user@host:port/mailbox` by default. */
@@ -165,8 +168,11 @@ export async function pollMailbox(
   const maxMessageBytes = options.maxMessageBytes ?? IMAP_DEFAULTS.maxMessageBytes;
   const signal = options.signal;
 
+  // SS-01 at connect time: the checked address, not the name, so DNS cannot change its answer.
+  const target = await resolveEgress(config.host);
   const client = new ImapFlow({
-    host: config.host,
+    host: target.address,
+    servername: ipaddr.isValid(target.host) ? undefined : target.host,
     port: config.port,
     secure: config.secure,
     doSTARTTLS: config.secure || config.plaintext ? undefined : true,

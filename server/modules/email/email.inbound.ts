@@ -90,13 +90,15 @@ export function dedupeKey(raw: Buffer): string {
   return headerMessageId(raw) ?? `sha256:${sha256Hex(raw)}`;
 }
 
-/** A stored message's raw bytes, from its row or from the raw mail store. */
+/** A stored message's raw bytes (inbound or outbound), from its row or from the raw mail store. */
 export async function loadRaw(
-  rawMail: RawMailStore,
+  rawMail: RawMailStore | null,
   row: { raw: Buffer | null; rawKey: string | null },
 ): Promise<Buffer> {
   if (row.raw !== null) return row.raw;
-  if (row.rawKey === null) throw new Error('inbound email has neither raw bytes nor a raw key');
+  if (row.rawKey === null) throw new Error('the stored email has neither raw bytes nor a raw key');
+  if (rawMail === null)
+    throw new Error(`the message ${row.rawKey} is in the raw mail store, which is not open here`);
   try {
     return await rawMail.get(row.rawKey);
   } catch (err) {

@@ -31,7 +31,8 @@ import { type AttachmentStore, createFileStore, sha256Hex } from './email.attach
 import { rawMail } from './email.fixtures.ts';
 import { RAW_ROW_MAX_BYTES, storeInbound } from './email.inbound.ts';
 import { parseEmail } from './email.parse.ts';
-import { createInboundProcessor, MAX_ATTEMPTS, threadQueues } from './email.process.ts';
+import { createInboundProcessor, MAX_ATTEMPTS } from './email.process.ts';
+import { threadQueues } from './email.round-order.ts';
 import { messageIdFor, replyAddress, subjectTag } from './email.threading.ts';
 
 const { app } = await startTestApp();

@@ -12,7 +12,7 @@
  * Every step is idempotent on retry: the intake on (channel 'email', the row's dedupe key), the
  * attachment store by content, and everything after the intake commits together.
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ChannelSettings } from '../../../shared/api/channels.ts';
 import { systemActor } from '../../context.ts';
@@ -20,29 +20,22 @@ import type { Db, Executor } from '../../db/client.ts';
 import { rows } from '../../db/client.ts';
 import {
   attachments,
-  cases,
   channels,
   customerIdentities,
   emailMessages,
   inboundEmails,
-  messages,
-  teams,
-  users,
 } from '../../db/schema/index.ts';
 import { baseAddress } from '../channels/channels.queries.ts';
 import { receiveContact } from '../contacts/receive-contact.ts';
 import { identityForChannel } from '../customers/customers.identity.ts';
+import { type AcknowledgementOutcome, acknowledgeNewCase } from './email.acknowledge.ts';
 import type { AttachmentStore, StoredAttachment } from './email.attachments.ts';
 import { textToHtml } from './email.html.ts';
 import { loadRaw, loadRawHead, type RawMailStore } from './email.inbound.ts';
-import { enqueueAcknowledgement } from './email.outbox.ts';
 import { EmailRejectedError, type ParsedEmail, parseEmail } from './email.parse.ts';
-import {
-  caseFromReferences,
-  tagFromSubject,
-  tokenFromAddress,
-  tokenFromMessageId,
-} from './email.threading.ts';
+import { type OrderKeys, orderKeys, threadQueues } from './email.round-order.ts';
+import { threadOf } from './email.thread-lookup.ts';
+import { tokenFromMessageId } from './email.threading.ts';
 
 type Log = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
 
@@ -61,6 +54,8 @@ export interface InboundProcessorOptions {
   batchSize?: number;
   /** Mail was queued in the outbox (an acknowledgement): the sender can take it now. */
   onMailQueued?: () => void;
+  /** The per-recipient cap held an acknowledgement back (EL-03): counted as a possible mail loop. */
+  onAcknowledgementSuppressed?: () => void;
 }
 
 export interface InboundProcessor {
@@ -94,16 +89,6 @@ interface Claimed {
   receivedAt: Date;
   /** One sender's mail, and a reply to a message in the same round, are processed in order. */
   keys: OrderKeys;
-}
-
-/** How a message found its case, for the log. */
-type ThreadedBy = 'reply_token' | 'message_id' | 'bounce' | 'subject_tag' | 'references';
-
-interface Threading {
-  caseId: string;
-  by: ThreadedBy;
-  /** For a bounce: our message that bounced. */
-  bouncedMessageId?: string;
 }
 
 export function createInboundProcessor(options: InboundProcessorOptions): InboundProcessor {
@@ -304,7 +289,7 @@ export function createInboundProcessor(options: InboundProcessorOptions): Inboun
         ? await bouncedRecipient(db, tenantId, parsed, threading.bouncedMessageId ?? null)
         : null;
 
-    let acknowledged = false;
+    let acknowledged = null as AcknowledgementOutcome | null;
     const outcome = await db.transaction(async (tx) => {
       const [inserted] = await tx
         .insert(emailMessages)
@@ -372,7 +357,7 @@ export function createInboundProcessor(options: InboundProcessorOptions): Inboun
       }
       const settings = channel.settings as ChannelSettings;
       if (!result.repeat && automatic === null && settings.acknowledgement?.enabled) {
-        await acknowledge(tx, secret, now(), {
+        acknowledged = await acknowledgeNewCase(tx, secret, now(), {
           tenantId,
           channelId: channel.id,
           caseId,
@@ -385,12 +370,23 @@ export function createInboundProcessor(options: InboundProcessorOptions): Inboun
           locale: settings.acknowledgement.locale,
           inReplyTo: parsed.messageId ? `<${parsed.messageId}>` : null,
         });
-        acknowledged = true;
       }
       await finish(row, 'processed', { caseId, messageId }, tx);
       return 'processed' as const;
     });
-    if (acknowledged) options.onMailQueued?.();
+    if (acknowledged?.status === 'queued') options.onMailQueued?.();
+    if (acknowledged?.status === 'suppressed') {
+      options.onAcknowledgementSuppressed?.();
+      log.warn(
+        {
+          inboundEmailId: row.id,
+          channelId: channel.id,
+          caseNumber: result.case.number,
+          senderDomain: sender.address.slice(sender.address.lastIndexOf('@') + 1),
+        },
+        'acknowledgement not sent: this sender had one within 24 h (possible mail loop)',
+      );
+    }
     log.info(
       {
         inboundEmailId: row.id,
@@ -463,73 +459,6 @@ export function createInboundProcessor(options: InboundProcessorOptions): Inboun
   };
 }
 
-/**
- * A round's mail in queues that may run at once (their contacts share the intake's group commit):
- * one sender's mail, and every message that answers another of the round, share a queue, where an
- * answered message comes before its answers and the rest keep their arrival order. Arrival times
- * can tie (several messages stored within a millisecond), so answers are ordered by what they
- * answer, not by time alone.
- */
-export function threadQueues<T extends { keys: OrderKeys }>(rows: T[]): T[][] {
-  const byMessageId = new Map<string, T>();
-  for (const row of rows) if (row.keys.messageId) byMessageId.set(row.keys.messageId, row);
-  // Union-find over the round: same sender, or one answers the other.
-  const parent = new Map<T, T>(rows.map((r) => [r, r]));
-  const find = (r: T): T => {
-    while (parent.get(r) !== r) r = parent.get(r)!;
-    return r;
-  };
-  const union = (a: T, b: T) => parent.set(find(a), find(b));
-  const bySender = new Map<string, T>();
-  for (const row of rows) {
-    const first = bySender.get(row.keys.sender);
-    if (first) union(row, first);
-    else bySender.set(row.keys.sender, row);
-    for (const ref of row.keys.refs) {
-      const answered = byMessageId.get(ref);
-      if (answered && answered !== row) union(row, answered);
-    }
-  }
-  // In each queue: arrival order, except that a message goes after the ones it answers.
-  const queues = new Map<T, T[]>();
-  const placed = new Set<T>();
-  const place = (row: T, visiting: Set<T>) => {
-    if (placed.has(row) || visiting.has(row)) return;
-    visiting.add(row);
-    for (const ref of row.keys.refs) {
-      const answered = byMessageId.get(ref);
-      if (answered) place(answered, visiting);
-    }
-    placed.add(row);
-    const root = find(row);
-    queues.set(root, [...(queues.get(root) ?? []), row]);
-  };
-  for (const row of rows) place(row, new Set());
-  return [...queues.values()];
-}
-
-interface OrderKeys {
-  sender: string;
-  messageId: string | null;
-  /** In-Reply-To and References. */
-  refs: string[];
-}
-
-/** From the raw header block: who sent it and which messages it answers, to keep threads in order. */
-function orderKeys(head: Buffer): OrderKeys {
-  const text = head.toString('latin1');
-  const end = text.search(/\r?\n\r?\n/);
-  const block = (end >= 0 ? text.slice(0, end) : text).replace(/\r?\n[ \t]+/g, ' ');
-  const header = (name: string) => new RegExp(`^${name}:(.*)$`, 'im').exec(block)?.[1] ?? '';
-  const ids = (value: string) => [...value.matchAll(/<([^<>\s]+)>/g)].map((m) => m[1]!.toLowerCase());
-  const from = header('from');
-  return {
-    sender: (/<([^<>]*)>/.exec(from)?.[1] ?? from).trim().toLowerCase(),
-    messageId: ids(header('message-id'))[0] ?? null,
-    refs: [...ids(header('in-reply-to')), ...ids(header('references'))],
-  };
-}
-
 async function tenantAddresses(db: Executor, tenantId: string): Promise<Set<string>> {
   const list = await db
     .select({ address: channels.address })
@@ -582,94 +511,6 @@ function receivedAt(date: Date | null, stored: Date): Date {
 }
 
 /**
- * The case a message belongs to by its own hints, in the order of issue 3: a signed reply token
- * (our reply address, our Message-IDs), a signed subject tag, a bare tag of the sender's own
- * case, then References/In-Reply-To naming a message stored in this tenant's same mailbox. Every
- * reader is given this mailbox's tenant, so no hint can name another tenant's case.
- */
-async function threadOf(
-  db: Executor,
-  secret: Buffer,
-  tenantId: string,
-  channelId: string,
-  parsed: ParsedEmail,
-  envelopeTo: string[],
-  sender: string,
-): Promise<Threading | null> {
-  const exists = async (caseId: string) =>
-    (
-      await db
-        .select({ id: cases.id })
-        .from(cases)
-        .where(and(eq(cases.tenantId, tenantId), eq(cases.id, caseId)))
-    ).length > 0;
-
-  if (parsed.automatic?.kind === 'bounce' && parsed.bounceOf) {
-    const ours = tokenFromMessageId(secret, tenantId, parsed.bounceOf);
-    if (ours && (await exists(ours.caseId))) {
-      return { caseId: ours.caseId, by: 'bounce', bouncedMessageId: ours.messageId };
-    }
-  }
-  for (const address of [...parsed.to, ...parsed.cc].map((a) => a.address).concat(envelopeTo)) {
-    const ref = tokenFromAddress(secret, tenantId, address);
-    if (ref && (await exists(ref.caseId))) return { caseId: ref.caseId, by: 'reply_token' };
-  }
-  const ids = [...parsed.references, ...(parsed.inReplyTo ? [parsed.inReplyTo] : [])];
-  const ours = caseFromReferences(secret, tenantId, ids);
-  if (ours && (await exists(ours.caseId))) return { caseId: ours.caseId, by: 'message_id' };
-
-  const tag = tagFromSubject(secret, tenantId, parsed.subject);
-  if (tag) {
-    const [found] = await db
-      .select({ id: cases.id, customerId: cases.customerId })
-      .from(cases)
-      .where(and(eq(cases.tenantId, tenantId), eq(cases.number, tag.number)));
-    if (found && (tag.signed || (await isCustomerOf(db, tenantId, found.customerId, sender)))) {
-      return { caseId: found.id, by: 'subject_tag' };
-    }
-  }
-
-  // Newest first: In-Reply-To, then References from the end.
-  const newest = [...new Set(ids.slice(-100).reverse())];
-  if (newest.length > 0) {
-    const found = await db
-      .select({ header: emailMessages.headerMessageId, caseId: messages.caseId })
-      .from(emailMessages)
-      .innerJoin(
-        messages,
-        and(eq(messages.tenantId, emailMessages.tenantId), eq(messages.id, emailMessages.messageId)),
-      )
-      .where(
-        and(
-          eq(emailMessages.tenantId, tenantId),
-          eq(emailMessages.channelId, channelId),
-          inArray(emailMessages.headerMessageId, newest),
-        ),
-      );
-    for (const id of newest) {
-      const hit = found.find((f) => f.header === id);
-      if (hit) return { caseId: hit.caseId, by: 'references' };
-    }
-  }
-  return null;
-}
-
-async function isCustomerOf(db: Executor, tenantId: string, customerId: string, address: string) {
-  const found = await db
-    .select({ id: customerIdentities.id })
-    .from(customerIdentities)
-    .where(
-      and(
-        eq(customerIdentities.tenantId, tenantId),
-        eq(customerIdentities.customerId, customerId),
-        eq(customerIdentities.kind, 'email'),
-        eq(customerIdentities.value, address),
-      ),
-    );
-  return found.length > 0;
-}
-
-/**
  * Who a bounce says could not be reached: the DSN's Final-Recipient (or Original-Recipient),
  * else the recipient our outbox sent the bounced message to.
  */
@@ -695,40 +536,4 @@ async function bouncedRecipient(
     sql`select recipient from email_outbox where tenant_id = ${tenantId} and message_id = ${bouncedMessageId} limit 1`,
   );
   return sent?.recipient.toLowerCase() ?? null;
-}
-
-interface AckRequest {
-  tenantId: string;
-  channelId: string;
-  caseId: string;
-  recipient: string;
-  customerName: string | null;
-  caseNumber: number;
-  subject: string;
-  ownerId: string | null;
-  teamId: string | null;
-  locale: string;
-  inReplyTo: string | null;
-}
-
-async function acknowledge(tx: Executor, secret: Buffer, now: Date, request: AckRequest): Promise<void> {
-  const [owner] = request.ownerId
-    ? await tx
-        .select({ name: users.displayName })
-        .from(users)
-        .where(and(eq(users.tenantId, request.tenantId), eq(users.id, request.ownerId)))
-    : [];
-  const [team] = request.teamId
-    ? await tx
-        .select({ name: teams.name })
-        .from(teams)
-        .where(and(eq(teams.tenantId, request.tenantId), eq(teams.id, request.teamId)))
-    : [];
-  const { ownerId: _o, teamId: _t, ...rest } = request;
-  // False when the per-recipient cap stopped it (EL-03): nothing more to do here.
-  await enqueueAcknowledgement(
-    tx,
-    { ...rest, ownerName: owner?.name ?? null, teamName: team?.name ?? null },
-    { secret, now },
-  );
 }

@@ -1,12 +1,43 @@
 import { and, eq, sql } from 'drizzle-orm';
-import type { EmailDetails, MessageInput } from '../../../shared/api/cases.ts';
+import type { Delivery, EmailDetails, MessageInput } from '../../../shared/api/cases.ts';
 import type { Ctx } from '../../context.ts';
-import { cases, messages } from '../../db/schema/index.ts';
+import { attachments, cases, messages } from '../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
 import { type NewEvent, recordEvents } from '../../events/publish.ts';
 import { getCaseRow, toCase } from '../cases/cases.queries.ts';
-import { type Delivery, enqueueReply } from '../email/email.outbox.ts';
+import { queueDelivery, sendsOnPlatform } from '../channels/channels.deliveries.ts';
+import { preparePlatformReply } from '../channels/channels.reply-rules.ts';
+import { findCustomer } from '../customers/customers.queries.ts';
+import type { AttachmentStore, StoredAttachment } from '../email/email.attachments.ts';
+
+import { enqueueReply, type MailKeys } from '../email/email.reply.ts';
+import { cleanName } from './message-email.ts';
 import { insertMessage } from './messages.queries.ts';
+
+/** A file the agent attached to a reply, as read from the upload. */
+export interface Upload {
+  filename: string;
+  contentType: string;
+  content: Buffer;
+}
+
+export interface AddMessageOptions {
+  /** A reply on email is queued for sending (the API); the demo seed mails no one. */
+  email?: MailKeys;
+  /** Where attachment bytes are kept; needed when `files` are given. */
+  store?: AttachmentStore;
+  /** Files sent with a reply by email: stored, listed on the message and attached to the mail. */
+  files?: Upload[];
+  /** A reply on a messaging platform (SMS, WhatsApp, …) is queued for its sender (the API). */
+  deliveries?: boolean;
+  /** What the channel adds to the message (a logged call's details). */
+  metadata?: Record<string, unknown>;
+}
+
+const notSent = (why: string) =>
+  new AppError('attachments_not_sent', `Files can only be sent with a reply by email: ${why}`, [
+    { path: 'body.files', message: why },
+  ]);
 
 /**
  * A reply to the customer or an internal note. A reply goes out on the channel the customer
@@ -17,38 +48,76 @@ export async function addMessage(
   ctx: Ctx,
   ref: string,
   input: MessageInput,
-  /** `email`: a reply on email is queued for sending (the API); the demo seed mails no one. */
-  options: { email?: boolean } = {},
+  options: AddMessageOptions = {},
 ) {
   const authorUserId = ctx.actor.type === 'user' ? ctx.actor.id : null;
+  const files = (options.files ?? []).map((f) => ({ ...f, filename: cleanName(f.filename) }));
+  if (files.length > 0 && input.kind !== 'reply') throw notSent('a note is never sent');
+  if (files.length > 0 && (!options.store || !options.email)) throw notSent('this reply is not mailed');
+  // Bytes first, durable before a row names them; the store is content-addressed, so a reply
+  // rolled back below leaves files no row names, which the same upload later finds in place.
+  const kept: StoredAttachment[] = [];
+  for (const f of files) kept.push(await options.store!.put(f.content, f));
   return ctx.db.transaction(async (tx) => {
     const current = await getCaseRow(tx, ctx.tenantId, ref, { lock: true });
     if (input.kind === 'reply' && current.status === 'closed') {
       throw new AppError('invalid_transition', 'A closed case takes no replies; reopen it first');
     }
+    // Where the customer last wrote in this case, else where they prefer to be answered.
     const channel =
-      input.channel ?? (await lastInboundChannel(tx, ctx.tenantId, current.id)) ?? current.channel;
+      input.channel ??
+      (await lastInboundChannel(tx, ctx.tenantId, current.id)) ??
+      (await findCustomer(tx, ctx.tenantId, current.customerId))?.preferredChannel ??
+      current.channel;
+    // WhatsApp's 24-hour window and templates, X's public or direct reply, each platform's length.
+    const platform = await preparePlatformReply(tx, ctx.tenantId, current, { ...input, channel }, ctx.now());
     const message = await insertMessage(tx, {
       tenantId: ctx.tenantId,
       caseId: current.id,
       customerId: current.customerId,
       channel,
       kind: input.kind === 'reply' ? 'outbound' : 'note',
-      text: input.text,
+      text: platform?.text ?? input.text,
+      metadata: platform?.metadata ?? options.metadata ?? null,
       authorUserId,
     });
-    // Composed and queued in this transaction: a reply that cannot be mailed is not stored.
+    // Composed and queued in this transaction: a reply that cannot be sent is not stored.
     const delivery =
-      input.kind === 'reply' && channel === 'email' && options.email
-        ? await enqueueReply(tx, {
-            tenantId: ctx.tenantId,
-            caseId: current.id,
-            messageId: message.id,
-            authorUserId,
-            text: input.text,
-            date: ctx.now(),
-          })
-        : null;
+      input.kind === 'reply' && options.deliveries && (platform || sendsOnPlatform(channel))
+        ? await queueDelivery(tx, ctx.tenantId, message.id, channel, platform?.target ?? null)
+        : input.kind === 'reply' && channel === 'email' && options.email
+          ? await enqueueReply(
+              tx,
+              {
+                tenantId: ctx.tenantId,
+                caseId: current.id,
+                messageId: message.id,
+                authorUserId,
+                text: input.text,
+                date: ctx.now(),
+                attachments: files,
+              },
+              options.email,
+            )
+          : null;
+    if (files.length > 0) {
+      if (delivery === null || channel !== 'email') {
+        throw notSent(
+          channel === 'email' ? 'the organisation has no email channel' : `this reply goes out by ${channel}`,
+        );
+      }
+      await tx.insert(attachments).values(
+        files.map((f, i) => ({
+          tenantId: ctx.tenantId,
+          messageId: message.id,
+          filename: f.filename,
+          contentType: f.contentType,
+          size: kept[i]!.size,
+          sha256: kept[i]!.sha256,
+          storageKey: kept[i]!.key,
+        })),
+      );
+    }
     const events: NewEvent[] = [
       {
         type: input.kind === 'reply' ? 'message.replied' : 'message.noted',
@@ -99,7 +168,15 @@ async function lastInboundChannel(db: Ctx['db'], tenantId: string, caseId: strin
   const [row] = await db
     .select({ channel: messages.channel })
     .from(messages)
-    .where(and(eq(messages.tenantId, tenantId), eq(messages.caseId, caseId), eq(messages.kind, 'inbound')))
+    .where(
+      and(
+        eq(messages.tenantId, tenantId),
+        eq(messages.caseId, caseId),
+        eq(messages.kind, 'inbound'),
+        // A phone call is answered in writing on another channel: no reply goes "by phone".
+        sql`${messages.channel} <> 'phone'`,
+      ),
+    )
     .orderBy(sql`created_at desc`)
     .limit(1);
   return row?.channel ?? null;
@@ -109,7 +186,12 @@ export function toTimelineMessage(
   m: typeof messages.$inferSelect,
   delivery: Delivery | null = null,
   email: EmailDetails | null = null,
+  /** X: how an inbound message was written (its contact's attributes); a reply's is in its metadata. */
+  inboundVisibility: string | null = null,
 ) {
+  const metadata = (m.metadata ?? {}) as { visibility?: unknown; template?: { name?: unknown } };
+  const visibility = inboundVisibility ?? metadata.visibility;
+  const template = metadata.template?.name;
   return {
     id: m.id,
     kind: m.kind as 'inbound' | 'outbound' | 'note',
@@ -120,5 +202,9 @@ export function toTimelineMessage(
     createdAt: m.createdAt.toISOString(),
     delivery,
     email,
+    ...(visibility === 'public' || visibility === 'direct'
+      ? { visibility: visibility as 'public' | 'direct' }
+      : {}),
+    ...(typeof template === 'string' ? { template } : {}),
   };
 }

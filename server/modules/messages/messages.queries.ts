@@ -5,6 +5,8 @@ import { messages } from '../../db/schema/index.ts';
 export type MessageKind = 'inbound' | 'outbound' | 'note';
 
 export interface NewMessage {
+  /** Chosen by the caller when something written before the insert names the message. */
+  id?: string;
   tenantId: string;
   caseId: string;
   customerId: string;
@@ -13,6 +15,8 @@ export interface NewMessage {
   text: string;
   authorUserId?: string | null;
   authorCustomerId?: string | null;
+  /** What the channel adds (messages.metadata): a WhatsApp template, an X reply's visibility. */
+  metadata?: Record<string, unknown> | null;
   createdAt?: Date;
 }
 
@@ -25,9 +29,10 @@ export async function insertMessage(db: Executor, m: NewMessage): Promise<{ id: 
           values (${m.tenantId}, ${m.caseId}, ${m.customerId}, ${m.channel})
           on conflict (tenant_id, case_id, channel) do update set channel = excluded.channel
           returning id)
-        insert into messages (tenant_id, case_id, conversation_id, kind, channel, author_user_id, author_customer_id, text, created_at)
-        select ${m.tenantId}, ${m.caseId}, conv.id, ${m.kind}, ${m.channel}, ${m.authorUserId ?? null},
-               ${m.authorCustomerId ?? null}, ${m.text}, ${m.createdAt ? m.createdAt.toISOString() : sql`now()`}
+        insert into messages (id, tenant_id, case_id, conversation_id, kind, channel, author_user_id, author_customer_id, text, metadata, created_at)
+        select ${m.id ?? sql`gen_random_uuid()`}, ${m.tenantId}, ${m.caseId}, conv.id, ${m.kind}, ${m.channel}, ${m.authorUserId ?? null},
+               ${m.authorCustomerId ?? null}, ${m.text}, ${m.metadata ? JSON.stringify(m.metadata) : null}::jsonb,
+               ${m.createdAt ? m.createdAt.toISOString() : sql`now()`}
         from conv
         returning id, created_at`,
   );

@@ -1,0 +1,238 @@
+/**
+ * The web chat widget in Chromium: a shop's page (another origin) embeds the one script tag; a
+ * visitor starts a chat and writes; an agent signed in on a second page sees the case arrive
+ * live, sees the visitor typing and answers; the visitor sees the answer and who is helping.
+ * Markup typed into the chat stays text on both sides. With no agent signed in the widget offers
+ * the offline form. axe-core checks the widget in each state; screenshots in tests/artifacts/.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { openDatabase } from '../../server/db/client.ts';
+import { migrate } from '../../server/db/migrate.ts';
+import { channels } from '../../server/db/schema/index.ts';
+import { createTenant, createUser } from '../../server/modules/tenants/tenants.service.ts';
+import { assertNoAxeViolations, ensureWebBuilt, launchBrowser, screenshot } from '../support/browser.ts';
+import { freePort, type ServerProcess, startServerProcess } from '../support/server-process.ts';
+
+const databaseUrl = process.env.TEST_DATABASE_URL || null;
+const engine = databaseUrl ? 'postgres' : 'pglite';
+const shot = (page: Page, name: string) => screenshot(page, `widget-${engine}-${name}`);
+const PASSWORD = 'harbour-fibre-2026';
+const XSS = '<img src=x onerror="window.__xss=1">Is this <b>bold</b>?';
+
+describe(`web chat widget in Chromium (${engine})`, () => {
+  const slug = `chat-${randomUUID().slice(0, 8)}`;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-widget-e2e-'));
+  const agentEmail = `robin.hale+${slug}@harbourfibre.example`;
+  const secret = randomUUID() + randomUUID();
+  let channelId = '';
+  let server: ServerProcess;
+  let shop: http.Server;
+  let shopUrl = '';
+  let browser: Browser;
+  let visitorContext: BrowserContext;
+  let visitor: Page;
+  let agent: Page;
+  /** Uncaught errors in the shop's page: the widget must not throw. */
+  const pageErrors: string[] = [];
+  /** The widget's shadow root content, as locators pierce open shadow roots. */
+  const widget = (page: Page) => page.locator('[data-rapport-chat]');
+
+  before(async () => {
+    ensureWebBuilt();
+    const database = await openDatabase({ url: databaseUrl, dataDir: databaseUrl ? null : dataDir });
+    try {
+      await migrate(database);
+      const tenant = await createTenant(database.db, { slug, name: 'Harbour Fibre' });
+      await createUser(database.db, tenant.id, {
+        email: agentEmail,
+        displayName: 'Robin Hale',
+        role: 'agent',
+        password: PASSWORD,
+      });
+      // The channels API takes email channels only so far: the chat channel is written directly.
+      const [row] = await database.db
+        .insert(channels)
+        .values({
+          tenantId: tenant.id,
+          type: 'chat',
+          name: 'Harbour Fibre',
+          settings: { greeting: 'Hello! Ask us anything about your broadband.', colour: '#0b7285' },
+        })
+        .returning();
+      channelId = row!.id;
+      // An email channel: transcripts are mailed through it.
+      await database.db
+        .insert(channels)
+        .values({ tenantId: tenant.id, type: 'email', name: 'Support', address: `support@${slug}.example` });
+    } finally {
+      await database.close();
+    }
+    server = await startServerProcess({ dataDir, databaseUrl, env: { RAPPORT_SECRET: secret } });
+    // The shop's own site, on another origin: the widget reaches Rapport across origins.
+    const port = await freePort();
+    shop = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Harbour Fibre · Help</title></head>
+<body><main><h1>Help centre</h1><p>Questions about your broadband? Chat with us.</p></main>
+<script src="${server.url}/widget.js" data-channel="${channelId}" async></script></body></html>`);
+    });
+    await new Promise<void>((resolve) => shop.listen(port, '127.0.0.1', resolve));
+    shopUrl = `http://127.0.0.1:${port}/`;
+    browser = await launchBrowser();
+    agent = await browser.newPage({ viewport: { width: 1366, height: 860 } });
+    visitorContext = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    visitor = await visitorContext.newPage();
+    visitor.on('pageerror', (err) => pageErrors.push(err.message));
+  });
+
+  after(async () => {
+    if (visitor) await shot(visitor, 'last-visitor').catch(() => {});
+    if (agent) await shot(agent, 'last-agent').catch(() => {});
+    await browser?.close();
+    await new Promise((resolve) => shop?.close(resolve));
+    await server?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('an agent signs in, so the chat is online', async () => {
+    await agent.goto(`${server.url}/`);
+    await agent.getByLabel('Organisation').fill(slug);
+    await agent.getByLabel('Email').fill(agentEmail);
+    await agent.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await agent.getByRole('button', { name: 'Sign in' }).click();
+    await agent.getByRole('heading', { level: 1, name: 'Mine' }).waitFor();
+    await agent.locator('.live-status[data-status="live"]').waitFor();
+    await agent.getByRole('link', { name: /^Unassigned/ }).click();
+  });
+
+  it('the visitor opens the chat from the shop’s page and starts it', async () => {
+    await visitor.goto(shopUrl);
+    const launcher = widget(visitor).getByRole('button', { name: 'Chat with us' });
+    await launcher.waitFor();
+    await launcher.press('Enter');
+    const dialog = widget(visitor).getByRole('dialog', { name: 'Harbour Fibre' });
+    await dialog.waitFor();
+    await dialog.getByText('Ask us anything about your broadband').waitFor();
+    await dialog.getByText('We are online').waitFor();
+    // Focus moved into the chat: the name field takes the keyboard.
+    await visitor.keyboard.type('Dana Whitfield');
+    await dialog.getByLabel('Your email').fill('dana.whitfield@example.net');
+    await assertNoAxeViolations(visitor, 'the widget’s pre-chat form');
+    await shot(visitor, '1-prechat');
+    await dialog.getByRole('button', { name: 'Start the chat' }).click();
+    await dialog.getByRole('textbox', { name: 'Message' }).waitFor();
+    await dialog.getByRole('textbox', { name: 'Message' }).fill('My broadband drops every evening');
+    await dialog.getByRole('textbox', { name: 'Message' }).press('Enter');
+    await dialog.getByRole('log').getByText('My broadband drops every evening').waitFor();
+    await dialog
+      .getByRole('log')
+      .getByText(/^You · /)
+      .waitFor();
+  });
+
+  it('the agent sees the chat arrive live, with the visitor typing, and answers', async () => {
+    const row = agent.locator('tbody tr', { hasText: 'My broadband drops every evening' });
+    await row.waitFor();
+    await row.getByRole('link').first().click();
+    await agent.getByTestId('timeline').getByText('My broadband drops every evening').waitFor();
+
+    const dialog = widget(visitor).getByRole('dialog');
+    await dialog.getByRole('textbox', { name: 'Message' }).pressSequentially('Also', { delay: 30 });
+    await agent.getByTestId('visitor-typing').getByText('The visitor is typing…').waitFor();
+    await dialog.getByRole('textbox', { name: 'Message' }).fill(XSS);
+    await dialog.getByRole('textbox', { name: 'Message' }).press('Enter');
+    await agent.getByTestId('timeline').getByText(XSS).waitFor();
+    await assertNoAxeViolations(agent, 'the chat case for the agent');
+
+    await agent
+      .getByRole('textbox', { name: 'Your reply' })
+      .fill('Hello Dana, I am Robin. Let me look at your line.');
+    await widget(visitor).getByText('Robin Hale is typing…').waitFor();
+    await agent.getByRole('button', { name: 'Send reply' }).click();
+    await agent.locator('[data-type="message.replied"]').getByText('Let me look at your line').waitFor();
+    await shot(agent, '2-agent-case');
+  });
+
+  it('the visitor sees the answer and who is helping; markup stayed text everywhere', async () => {
+    const dialog = widget(visitor).getByRole('dialog');
+    await dialog.getByRole('log').getByText('Let me look at your line.').waitFor();
+    await dialog.getByText('Robin Hale is helping you').waitFor();
+    await dialog
+      .getByRole('log')
+      .getByText(/^Robin Hale · /)
+      .waitFor();
+    await dialog.getByRole('log').getByText(XSS).waitFor();
+    for (const page of [visitor, agent]) {
+      assert.equal(await page.evaluate(() => (window as { __xss?: number }).__xss), undefined);
+      assert.equal(await page.locator('img[src="x"]').count(), 0);
+    }
+    await assertNoAxeViolations(visitor, 'the widget’s chat');
+    assert.deepEqual(pageErrors, []);
+    await shot(visitor, '3-visitor-chat');
+  });
+
+  it('the visitor sends a photo and has the chat emailed to them', async () => {
+    const dialog = widget(visitor).getByRole('dialog');
+    const png = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      Buffer.alloc(64),
+    ]);
+    await dialog
+      .locator('input[type="file"]')
+      .setInputFiles({ name: 'router.png', mimeType: 'image/png', buffer: png });
+    await dialog.getByRole('log').getByText('Sent a file: router.png').waitFor();
+    await agent.getByTestId('timeline').getByText('Sent a file: router.png').waitFor();
+    await dialog.getByRole('button', { name: 'Email me this chat' }).click();
+    await dialog.getByText('We sent the transcript to dana.whitfield@example.net.').waitFor();
+  });
+
+  it('a reload continues the same chat with every message', async () => {
+    await visitor.reload();
+    await widget(visitor).getByRole('button', { name: 'Chat with us' }).click();
+    const log = widget(visitor).getByRole('dialog').getByRole('log');
+    await log.getByText('Let me look at your line.').waitFor();
+    assert.equal(await log.locator('.msg').count(), 4);
+    await log.getByText('Sent a file: router.png').waitFor();
+  });
+
+  it('what the visitor writes while the server restarts arrives once it is back, once', async () => {
+    const dialog = widget(visitor).getByRole('dialog');
+    const port = Number(new URL(server.url).port);
+    await server.kill9();
+    await dialog.getByText('Connection lost. Reconnecting…').waitFor();
+    await dialog.getByRole('textbox', { name: 'Message' }).fill('Are you still there?');
+    await dialog.getByRole('textbox', { name: 'Message' }).press('Enter');
+    await dialog.getByRole('log').getByText('Sending…').waitFor();
+    await shot(visitor, '4-reconnecting');
+    server = await startServerProcess({ dataDir, databaseUrl, port, env: { RAPPORT_SECRET: secret } });
+    await dialog.getByRole('log').getByText('Sending…').waitFor({ state: 'detached', timeout: 60_000 });
+    await agent.reload();
+    const timeline = agent.getByTestId('timeline');
+    await timeline.getByText('Are you still there?').waitFor();
+    assert.equal(await timeline.getByText('Are you still there?').count(), 1, 'stored once');
+  });
+
+  it('with nobody signed in, the widget takes a message to answer by email', async () => {
+    await agent.close();
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(shopUrl);
+    await widget(page).getByRole('button', { name: 'Chat with us' }).click();
+    const dialog = widget(page).getByRole('dialog');
+    await dialog.getByText('Nobody is available to chat right now').waitFor({ timeout: 15_000 });
+    await dialog.getByLabel('Your name').fill('Owen Price');
+    await dialog.getByLabel('Your email').fill('owen.price@example.net');
+    await dialog.getByLabel('Your message').fill('Can I move my contract to my new address?');
+    await assertNoAxeViolations(page, 'the widget’s offline form');
+    await shot(page, '5-offline');
+    await dialog.getByRole('button', { name: 'Send the message' }).click();
+    await dialog.getByText('We will answer at owen.price@example.net').waitFor();
+  });
+});
