@@ -131,6 +131,11 @@ export const contacts = pgTable(
     channel: text('channel').notNull(),
     externalId: text('external_id'),
     repeat: boolean('repeat').notNull(),
+    /**
+     * A further line of a conversation already counted as a contact (a live chat session):
+     * stored and shown like any inbound message, but it is not a new contact of the case.
+     */
+    continuation: boolean('continuation').notNull().default(false),
     attributes: jsonb('attributes').notNull().default({}),
     receivedAt: ts('received_at').notNull(),
     createdAt: ts('created_at').notNull().defaultNow(),

@@ -81,8 +81,8 @@ export async function addVisitorFile(
       storageKey: stored.key,
     });
   });
-  if (sent.caseId !== session.caseId)
-    await touchSession(deps.db, tenantId, session.id, { caseId: sent.caseId, messageId });
+  // Files are rare: touching each time keeps last_seen_at, which decides whether a chat continues.
+  await touchSession(deps.db, tenantId, session.id, { caseId: sent.caseId, messageId });
   return {
     caseId: sent.caseId,
     message: { ...sent.message, attachments: [{ filename, size: stored.size, contentType }] },

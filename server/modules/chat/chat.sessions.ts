@@ -145,8 +145,24 @@ export async function resumeChatSession(db: Executor, token: string, id?: string
 }
 
 /**
- * One visitor message as a contact on channel 'chat', idempotent on the widget's client id: a
- * resend after a lost acknowledgement returns the stored message.
+ * How long a chat may fall silent and still be the same contact. A session's first line is a
+ * contact; its further lines continue it on the same case (not repeats), unless the visitor
+ * comes back to the session after this long, or the case was resolved meanwhile.
+ */
+export const CHAT_CONTACT_IDLE_MS = 30 * 60_000;
+
+/** Whether a visitor's next line continues the contact their session already made. */
+export function continuesContact(session: Pick<ChatSessionRow, 'caseId' | 'lastSeenAt'>, now: Date): boolean {
+  return (
+    session.caseId !== null &&
+    session.lastSeenAt !== null &&
+    now.getTime() - session.lastSeenAt.getTime() < CHAT_CONTACT_IDLE_MS
+  );
+}
+
+/**
+ * One visitor message through the intake on channel 'chat', idempotent on the widget's client
+ * id: a resend after a lost acknowledgement returns the stored message.
  */
 export async function sendVisitorMessage(
   deps: Pick<ChatDeps, 'db' | 'log'>,
@@ -161,6 +177,7 @@ export async function sendVisitorMessage(
     now: () => new Date(),
   };
   const identity = sessionIdentity(session);
+  const continuation = continuesContact(session, ctx.now());
   const result = await receiveContact(
     ctx,
     {
@@ -175,7 +192,7 @@ export async function sendVisitorMessage(
         ...(session.visitorEmail ? { visitorEmail: session.visitorEmail } : {}),
       },
     },
-    { identity },
+    continuation ? { identity, caseId: session.caseId!, continuation } : { identity },
   );
   return {
     caseId: result.case.id,

@@ -157,6 +157,7 @@ export function serveVisitorSocket(socket: WebSocket, deps: SocketDeps): void {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
       return send({ type: 'error', code: 'message_refused', clientId, message: err.message });
     }
+    c.session.lastSeenAt = new Date();
     if (sent.caseId !== c.caseId || Date.now() - touchedAt > TOUCH_EVERY_MS) {
       deps.hub.follow(c.sessionId, sent.caseId);
       c.session.caseId = sent.caseId;

@@ -34,6 +34,8 @@ export interface IntakeItem {
   caseId?: string | null;
   /** Machine-written (auto-reply, bounce): stored, but no repeat, no reopening (migration 0003). */
   automatic?: boolean;
+  /** A further line of a live conversation on caseId: stored, not a new contact (migration 0009). */
+  continuation?: boolean;
 }
 
 /** One contact's result: receive_contact's JSON, or the SQLSTATE that rolled it back alone. */

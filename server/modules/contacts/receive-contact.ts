@@ -50,6 +50,11 @@ export interface IntakeOptions {
   /** Machine-written: stored on the case without counting as a repeat or reopening it. */
   automatic?: boolean;
   /**
+   * With caseId: a further line of a conversation already counted as a contact there (a live chat
+   * session), stored and shown but not counted again. On a resolved or closed case it counts.
+   */
+  continuation?: boolean;
+  /**
    * The sender as the channel already parsed it by its own rules (email: RFC 5322 via the mail
    * parser, which accepts quoted local parts and dotless domains the typed-in form refuses).
    */
@@ -80,6 +85,7 @@ export async function receiveContact(
     attributes: input.attributes,
     caseId: options.caseId ?? null,
     automatic: options.automatic ?? false,
+    continuation: options.continuation === true && options.caseId !== undefined,
   };
 
   for (let attempt = 1; ; attempt++) {

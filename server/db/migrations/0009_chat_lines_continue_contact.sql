@@ -1,0 +1,196 @@
+ALTER TABLE "contacts" ADD COLUMN "continuation" boolean DEFAULT false NOT NULL;
+--> statement-breakpoint
+-- receive_contact learns p_continuation: a chat session's further lines are stored, not counted.
+DROP FUNCTION receive_contact(uuid, text, uuid, text, text, text, text, text, text, text, text, integer,
+  timestamptz, jsonb, uuid, boolean);
+--> statement-breakpoint
+CREATE FUNCTION receive_contact(
+  p_tenant uuid, p_actor_type text, p_actor_id uuid,
+  p_channel text, p_kind text, p_platform text, p_value text, p_name text,
+  p_text text, p_subject text, p_external_id text, p_case_number integer,
+  p_received_at timestamptz, p_attributes jsonb,
+  p_case_id uuid DEFAULT NULL, p_automatic boolean DEFAULT false,
+  p_continuation boolean DEFAULT false
+) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_contact contacts;
+  v_customer customers;
+  v_case cases;
+  v_before_status text;
+  v_new_customer boolean := false;
+  v_repeat boolean;
+  v_continues boolean;
+  v_reopen boolean;
+  v_status text;
+  v_conversation uuid;
+  v_message uuid;
+  v_customer_event jsonb;
+  v_case_event text;
+  v_case_data jsonb;
+  v_events jsonb;
+BEGIN
+  IF p_external_id IS NOT NULL THEN
+    SELECT * INTO v_contact FROM contacts
+      WHERE tenant_id = p_tenant AND channel = p_channel AND external_id = p_external_id;
+    IF FOUND THEN
+      SELECT * INTO v_case FROM cases WHERE tenant_id = p_tenant AND id = v_contact.case_id;
+      SELECT * INTO v_customer FROM customers WHERE tenant_id = p_tenant AND id = v_contact.customer_id;
+      RETURN jsonb_build_object('duplicate', true, 'repeat', v_contact.repeat, 'contact', to_jsonb(v_contact),
+        'case', to_jsonb(v_case), 'customer', customer_json(v_customer));
+    END IF;
+  END IF;
+
+  -- Locking the customer makes concurrent contacts from one customer pick the same case.
+  SELECT c.* INTO v_customer FROM customers c
+    WHERE c.tenant_id = p_tenant AND c.id = (
+      SELECT customer_id FROM customer_identities
+      WHERE tenant_id = p_tenant AND kind = p_kind AND platform = p_platform AND value = p_value)
+    FOR UPDATE OF c;
+  IF NOT FOUND THEN
+    INSERT INTO customers (tenant_id, name) VALUES (p_tenant, p_name) RETURNING * INTO v_customer;
+    INSERT INTO customer_identities (tenant_id, customer_id, kind, platform, value)
+      VALUES (p_tenant, v_customer.id, p_kind, p_platform, p_value);
+    v_new_customer := true;
+    v_customer_event := jsonb_build_object(
+      'customerId', v_customer.id, 'identity', jsonb_build_object('kind', p_kind, 'value', p_value));
+  ELSIF p_name IS NOT NULL AND v_customer.name IS NULL THEN
+    UPDATE customers SET name = p_name, updated_at = now()
+      WHERE tenant_id = p_tenant AND id = v_customer.id RETURNING * INTO v_customer;
+  END IF;
+
+  IF p_case_id IS NOT NULL THEN
+    SELECT * INTO v_case FROM cases WHERE tenant_id = p_tenant AND id = p_case_id FOR UPDATE;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'Case % does not exist', p_case_id USING ERRCODE = 'R0002';
+    END IF;
+  ELSIF p_case_number IS NOT NULL THEN
+    SELECT * INTO v_case FROM cases WHERE tenant_id = p_tenant AND number = p_case_number FOR UPDATE;
+    IF NOT FOUND OR v_case.customer_id <> v_customer.id THEN
+      RAISE EXCEPTION 'Case #% is not a case of this customer', p_case_number USING ERRCODE = 'R0001';
+    END IF;
+  ELSIF NOT v_new_customer THEN
+    SELECT * INTO v_case FROM cases
+      WHERE tenant_id = p_tenant AND customer_id = v_customer.id AND active
+      ORDER BY updated_at DESC, id DESC LIMIT 1 FOR UPDATE;
+  END IF;
+  -- Automatic mail joins a case without counting as the customer's contact: no repeat, no
+  -- reopening, a pending case stays pending (SECURITY.md EL-01).
+  -- A further line of a live conversation on its trusted case (a chat session) continues the
+  -- contact already counted; once the case was resolved or closed, it is a new contact again.
+  v_continues := coalesce(p_continuation, false) AND p_case_id IS NOT NULL
+    AND v_case.status NOT IN ('resolved', 'closed');
+  v_repeat := v_case.id IS NOT NULL AND NOT coalesce(p_automatic, false) AND NOT v_continues;
+
+  IF v_repeat THEN
+    -- A further contact brings a pending case back to open and reopens a resolved or closed one.
+    v_before_status := v_case.status;
+    v_reopen := v_case.status IN ('resolved', 'closed');
+    v_status := CASE WHEN v_reopen OR v_case.status = 'pending' THEN 'open' ELSE v_case.status END;
+    UPDATE cases SET
+        contact_count = contact_count + 1,
+        repeat_contact_count = repeat_contact_count + 1,
+        reopen_count = reopen_count + CASE WHEN v_reopen THEN 1 ELSE 0 END,
+        status = v_status,
+        resolved_at = CASE WHEN v_reopen THEN NULL ELSE resolved_at END,
+        closed_at = CASE WHEN v_reopen THEN NULL ELSE closed_at END,
+        last_contact_at = greatest(last_contact_at, p_received_at),
+        updated_at = now()
+      WHERE tenant_id = p_tenant AND id = v_case.id
+      RETURNING * INTO v_case;
+    IF v_reopen THEN
+      v_case_event := 'case.reopened';
+      v_case_data := jsonb_build_object('from', v_before_status, 'by', 'contact');
+    ELSIF v_status <> v_before_status THEN
+      v_case_event := 'case.status_changed';
+      v_case_data := jsonb_build_object('from', v_before_status, 'to', v_status);
+    END IF;
+  ELSIF v_continues THEN
+    v_before_status := v_case.status;
+    UPDATE cases SET
+        status = CASE WHEN status = 'pending' THEN 'open' ELSE status END,
+        last_contact_at = greatest(last_contact_at, p_received_at),
+        updated_at = now()
+      WHERE tenant_id = p_tenant AND id = v_case.id
+      RETURNING * INTO v_case;
+    IF v_case.status <> v_before_status THEN
+      v_case_event := 'case.status_changed';
+      v_case_data := jsonb_build_object('from', v_before_status, 'to', v_case.status);
+    END IF;
+  ELSIF v_case.id IS NULL THEN
+    INSERT INTO cases (tenant_id, number, subject, customer_id, channel, contact_count, last_contact_at)
+      VALUES (p_tenant, next_case_number(p_tenant), p_subject, v_customer.id, p_channel, 1, p_received_at)
+      RETURNING * INTO v_case;
+    v_case_event := 'case.opened';
+    v_case_data := jsonb_build_object('number', v_case.number, 'customerId', v_customer.id, 'channel', p_channel);
+  END IF;
+
+  -- The case's conversation on this channel, created on first use.
+  SELECT id INTO v_conversation FROM conversations
+    WHERE tenant_id = p_tenant AND case_id = v_case.id AND channel = p_channel;
+  IF NOT FOUND THEN
+    INSERT INTO conversations (tenant_id, case_id, customer_id, channel)
+      VALUES (p_tenant, v_case.id, v_customer.id, p_channel)
+      ON CONFLICT (tenant_id, case_id, channel) DO UPDATE SET channel = excluded.channel
+      RETURNING id INTO v_conversation;
+  END IF;
+
+  INSERT INTO messages (tenant_id, case_id, conversation_id, kind, channel, author_customer_id, text, created_at)
+    VALUES (p_tenant, v_case.id, v_conversation, 'inbound', p_channel, v_customer.id, p_text, p_received_at)
+    RETURNING id INTO v_message;
+  INSERT INTO contacts (tenant_id, case_id, customer_id, message_id, channel, external_id, repeat, continuation,
+                        attributes, received_at)
+    VALUES (p_tenant, v_case.id, v_customer.id, v_message, p_channel, p_external_id, v_repeat, v_continues,
+            coalesce(p_attributes, '{}'::jsonb), p_received_at)
+    RETURNING * INTO v_contact;
+  -- The contact's events in one statement, in the order they happened; their notices go back
+  -- to the caller, which announces them after commit when it asked to (receive_contacts).
+  WITH inserted AS (
+    INSERT INTO events (tenant_id, type, case_id, actor_type, actor_id, data)
+      SELECT p_tenant, e.type, e.case_id, p_actor_type, p_actor_id, e.data
+      FROM (VALUES
+        (1, 'customer.created', NULL::uuid, v_customer_event),
+        (2, v_case_event, v_case.id, v_case_data),
+        (3, 'contact.received', v_case.id, jsonb_build_object(
+          'contactId', v_contact.id, 'messageId', v_message, 'channel', p_channel,
+          'repeat', v_repeat, 'continuation', v_continues, 'customerId', v_customer.id,
+          'automatic', coalesce(p_automatic, false)))) AS e(n, type, case_id, data)
+      WHERE e.type IS NOT NULL AND e.data IS NOT NULL
+      ORDER BY e.n
+      RETURNING id, type, case_id)
+  SELECT jsonb_agg(jsonb_build_object('tenantId', p_tenant, 'type', i.type, 'caseId', i.case_id, 'eventId', i.id)
+                   ORDER BY i.id)
+    INTO v_events FROM inserted i;
+
+  RETURN jsonb_build_object('duplicate', false, 'repeat', v_repeat, 'contact', to_jsonb(v_contact),
+    'case', to_jsonb(v_case), 'customer', customer_json(v_customer), 'notices', v_events);
+END $$;
+--> statement-breakpoint
+CREATE OR REPLACE FUNCTION receive_contacts(p_items jsonb, p_shard smallint, p_notify_after_commit boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_item jsonb;
+  v_results jsonb := '[]'::jsonb;
+  v_result jsonb;
+BEGIN
+  PERFORM set_config('rapport.counter_shard', p_shard::text, true);
+  IF p_notify_after_commit THEN
+    PERFORM set_config('rapport.notify', 'after-commit', true);
+  END IF;
+  FOR v_item IN SELECT value FROM jsonb_array_elements(p_items) LOOP
+    BEGIN
+      v_result := jsonb_build_object('ok', receive_contact(
+        (v_item->>'tenant')::uuid, v_item->>'actorType', (v_item->>'actorId')::uuid,
+        v_item->>'channel', v_item->>'kind', v_item->>'platform', v_item->>'value', v_item->>'name',
+        v_item->>'text', v_item->>'subject', v_item->>'externalId', (v_item->>'caseNumber')::integer,
+        (v_item->>'receivedAt')::timestamptz, v_item->'attributes',
+        (v_item->>'caseId')::uuid, coalesce((v_item->>'automatic')::boolean, false),
+        coalesce((v_item->>'continuation')::boolean, false)));
+    EXCEPTION WHEN OTHERS THEN
+      v_result := jsonb_build_object('error', SQLSTATE, 'message', SQLERRM);
+    END;
+    v_results := v_results || jsonb_build_array(v_result);
+  END LOOP;
+  RETURN v_results;
+END $$;
