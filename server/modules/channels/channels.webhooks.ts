@@ -1,7 +1,8 @@
 /**
  * What a verified webhook delivery does: each inbound message becomes a contact through the
  * intake (idempotent on the platform's message id, so a redelivery or a concurrent duplicate
- * stores one message), each status callback moves its delivery on, each finished call is logged.
+ * stores one message) and what the platform says about its sender is kept on their identity,
+ * each status callback moves its delivery on, each finished call is logged.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Channel } from '../../../shared/domain/channels.ts';
@@ -9,6 +10,7 @@ import { systemActor } from '../../context.ts';
 import type { Db } from '../../db/client.ts';
 import { receiveContact } from '../contacts/receive-contact.ts';
 import { applyStatus } from './channels.deliveries.ts';
+import { recordProfiles } from './channels.profiles.ts';
 import type { ChannelRow } from './channels.queries.ts';
 import type { CallRecord, ParsedWebhook } from './platforms/platform.ts';
 
@@ -50,6 +52,8 @@ export async function receiveWebhook(deps: WebhookDeps, channel: ChannelRow, par
     if (result.duplicate) outcome.duplicates++;
     else outcome.created++;
   }
+  // After the contacts: a new sender's identity exists only once the intake created it.
+  await recordProfiles(deps.db, channel, parsed.contacts);
   for (const s of parsed.statuses) {
     if (await applyStatus(deps.db, channel, s)) outcome.statuses++;
   }
