@@ -59,7 +59,20 @@ export const ReplyOption = Type.Object({
 });
 export type ReplyOption = Static<typeof ReplyOption>;
 
+export const defaultReplyReasons = ['last_contact', 'offline_chat', 'preferred', 'case'] as const;
+
+/** Where a reply goes when the agent names no channel (the same rule the reply follows). */
+export const DefaultReply = Type.Object({
+  channel: Type.Enum(channels),
+  reason: Type.Enum(defaultReplyReasons, {
+    description:
+      'last_contact: where the customer last wrote in this case; offline_chat: by email, as the chat’s offline form promised; preferred: the customer’s preferred channel; case: the case’s channel',
+  }),
+});
+export type DefaultReply = Static<typeof DefaultReply>;
+
 export const ReplyOptions = Type.Object({
+  default: DefaultReply,
   items: Type.Array(ReplyOption, {
     description: 'The platform channels the customer wrote on in this case, latest first',
   }),

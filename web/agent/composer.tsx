@@ -24,7 +24,7 @@ export function Composer({ current }: { current: Case }) {
   const closed = current.status === 'closed';
   // Where the reply goes: where the customer last wrote (the server's rule) unless the agent picks.
   const options = useReplyOptions(current.id);
-  const reply = useReplyChannel(current, options.data?.items);
+  const reply = useReplyChannel(current, options.data);
   const replyChannel = reply.channel;
   // Files go out as email attachments: only a reply by email carries them.
   const canAttach = kind === 'reply' && replyChannel === 'email' && !closed;

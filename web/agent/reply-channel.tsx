@@ -1,7 +1,6 @@
 /**
- * Which channel a reply goes out on, and what that channel allows. By default the reply goes
- * where the customer last wrote in this case, else where they prefer to be answered (the
- * server's rule); the agent can switch to any channel the customer can be reached on here —
+ * Which channel a reply goes out on, and what that channel allows. By default where the server's
+ * rule says (reply options: where the customer last wrote, by email after an offline chat, …); the agent can switch to any channel the customer can be reached on here —
  * email when they have an address, each messaging channel they wrote on (reply options). Under
  * the reply: the channel's limits (length, SMS segments, files, WhatsApp's window).
  */
@@ -10,8 +9,8 @@ import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { type Channel, channelLabels } from '../../shared/domain/channels.ts';
 import { smsSegments } from '../../shared/domain/sms.ts';
-import type { Case, ReplyOption } from '../lib/api.ts';
-import { customerQuery, useTimeline } from './queries.ts';
+import type { Case, DefaultReply, ReplyOption, ReplyOptions } from '../lib/api.ts';
+import { customerQuery } from './queries.ts';
 
 export interface ReplyChannel {
   channel: Channel;
@@ -25,19 +24,20 @@ export interface ReplyChannel {
 
 const label = (channel: Channel) => channelLabels[channel] ?? channel;
 
-export function useReplyChannel(current: Case, options: ReplyOption[] | undefined): ReplyChannel {
+const because: Record<DefaultReply['reason'], string> = {
+  last_contact: ', where the customer last wrote',
+  offline_chat: ', as the chat’s offline form promised',
+  preferred: ', the customer’s preferred channel',
+  case: '',
+};
+
+export function useReplyChannel(current: Case, options: ReplyOptions | undefined): ReplyChannel {
   const [picked, setPicked] = useState<Channel | null>(null);
-  const timeline = useTimeline(current.id);
   const customer = useQuery(customerQuery(current.customerId));
-  // A phone call is answered in writing elsewhere: no reply goes "by phone" (the server's rule too).
-  const lastInbound = timeline.data?.items.findLast(
-    (e) => e.message?.kind === 'inbound' && e.message.channel !== 'phone',
-  )?.message?.channel;
-  const preferred = customer.data?.preferredChannel as Channel | null | undefined;
-  const fallback = (lastInbound ?? preferred ?? current.channel) as Channel;
+  const fallback = (options?.default.channel ?? current.channel) as Channel;
   const reachable: Channel[] = [
     ...(customer.data?.identities.some((i) => i.kind === 'email') ? (['email'] as const) : []),
-    ...(options ?? []).map((o) => o.type as Channel),
+    ...(options?.items ?? []).map((o) => o.type as Channel),
   ];
   const choices = [...new Set<Channel>([fallback, ...reachable])];
   const channel = picked && choices.includes(picked) ? picked : fallback;
@@ -47,11 +47,9 @@ export function useReplyChannel(current: Case, options: ReplyOption[] | undefine
     choices,
     choose: setPicked,
     description:
-      channel !== fallback
-        ? `Sent by ${label(channel)}`
-        : lastInbound
-          ? `Sent by ${label(channel)}, where the customer last wrote`
-          : `Sent by ${label(channel)}`,
+      channel === fallback && options
+        ? `Sent by ${label(channel)}${because[options.default.reason]}`
+        : `Sent by ${label(channel)}`,
   };
 }
 

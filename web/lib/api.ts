@@ -19,7 +19,7 @@ import type { Channel, ChannelInput, ChannelPatch } from '../../shared/api/chann
 import type { Customer, CustomerMatch, CustomerMerge, MergeResult } from '../../shared/api/customers.ts';
 import type { Session, SignIn, Team, User } from '../../shared/api/directory.ts';
 import type { OutboundEmail, OutboxList, QuarantinedEmail } from '../../shared/api/email.ts';
-import type { ReplyOption, ReplyOptions } from '../../shared/api/reply-options.ts';
+import type { DefaultReply, ReplyOption, ReplyOptions } from '../../shared/api/reply-options.ts';
 
 export type {
   Case,
@@ -30,6 +30,7 @@ export type {
   Customer,
   CustomerMatch,
   CustomerMerge,
+  DefaultReply,
   OutboundEmail,
   OutboxList,
   QuarantinedEmail,

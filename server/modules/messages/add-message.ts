@@ -7,12 +7,12 @@ import { type NewEvent, recordEvents } from '../../events/publish.ts';
 import { getCaseRow, toCase } from '../cases/cases.queries.ts';
 import { queueDelivery, sendsOnPlatform } from '../channels/channels.deliveries.ts';
 import { preparePlatformReply } from '../channels/channels.reply-rules.ts';
-import { findCustomer } from '../customers/customers.queries.ts';
 import type { AttachmentStore, StoredAttachment } from '../email/email.attachments.ts';
 
 import { enqueueReply, type MailKeys } from '../email/email.reply.ts';
 import { cleanName } from './message-email.ts';
 import { insertMessage } from './messages.queries.ts';
+import { defaultReply } from './reply-default.ts';
 
 /** A file the agent attached to a reply, as read from the upload. */
 export interface Upload {
@@ -40,8 +40,8 @@ const notSent = (why: string) =>
   ]);
 
 /**
- * A reply to the customer or an internal note. A reply goes out on the channel the customer
- * last wrote on unless another is named; the first reply sets first response time, moves a new
+ * A reply to the customer or an internal note. A reply goes out on the channel named, else by
+ * defaultReply (where the customer last wrote); the first reply sets first response time, moves a new
  * case to open, and makes an unowned case the replier's (one accountable owner).
  */
 export async function addMessage(
@@ -63,12 +63,7 @@ export async function addMessage(
     if (input.kind === 'reply' && current.status === 'closed') {
       throw new AppError('invalid_transition', 'A closed case takes no replies; reopen it first');
     }
-    // Where the customer last wrote in this case, else where they prefer to be answered.
-    const channel =
-      input.channel ??
-      (await lastInboundChannel(tx, ctx.tenantId, current.id)) ??
-      (await findCustomer(tx, ctx.tenantId, current.customerId))?.preferredChannel ??
-      current.channel;
+    const channel = input.channel ?? (await defaultReply(tx, ctx.tenantId, current)).channel;
     // WhatsApp's 24-hour window and templates, X's public or direct reply, each platform's length.
     const platform = await preparePlatformReply(tx, ctx.tenantId, current, { ...input, channel }, ctx.now());
     const message = await insertMessage(tx, {
@@ -162,24 +157,6 @@ export async function addMessage(
       .where(and(eq(messages.tenantId, ctx.tenantId), eq(messages.id, message.id)));
     return { message: toTimelineMessage(stored!, delivery), case: toCase(row) };
   });
-}
-
-async function lastInboundChannel(db: Ctx['db'], tenantId: string, caseId: string): Promise<string | null> {
-  const [row] = await db
-    .select({ channel: messages.channel })
-    .from(messages)
-    .where(
-      and(
-        eq(messages.tenantId, tenantId),
-        eq(messages.caseId, caseId),
-        eq(messages.kind, 'inbound'),
-        // A phone call is answered in writing on another channel: no reply goes "by phone".
-        sql`${messages.channel} <> 'phone'`,
-      ),
-    )
-    .orderBy(sql`created_at desc`)
-    .limit(1);
-  return row?.channel ?? null;
 }
 
 export function toTimelineMessage(
