@@ -106,6 +106,15 @@ export const Delivery = Type.Object(
 );
 export type Delivery = Static<typeof Delivery>;
 
+/** A file on a message, downloaded through GET /api/v1/attachments/{id} (always as a file). */
+export const MessageFile = Type.Object({
+  id: Uuid,
+  filename: Type.String(),
+  contentType: Type.String(),
+  size: Type.Integer(),
+});
+export type MessageFile = Static<typeof MessageFile>;
+
 export const EmailDetails = Type.Object(
   {
     subject: Nullable(Type.String()),
@@ -147,6 +156,8 @@ export const TimelineMessage = Type.Object({
   visibility: Type.Optional(Type.Enum(replyVisibilities)),
   /** WhatsApp only: the approved template an outbound message was sent as. */
   template: Type.Optional(Type.String()),
+  /** Chat only: the files the visitor sent (an email's are under `email.attachments`). */
+  files: Type.Optional(Type.Array(MessageFile)),
 });
 
 export const TimelineEntry = Type.Object({

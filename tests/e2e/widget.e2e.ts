@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,8 +16,15 @@ import { openDatabase } from '../../server/db/client.ts';
 import { migrate } from '../../server/db/migrate.ts';
 import { channels } from '../../server/db/schema/index.ts';
 import { createTenant, createUser } from '../../server/modules/tenants/tenants.service.ts';
-import { assertNoAxeViolations, ensureWebBuilt, launchBrowser, screenshot } from '../support/browser.ts';
-import { freePort, type ServerProcess, startServerProcess } from '../support/server-process.ts';
+import {
+  assertNoAxeViolations,
+  ensureWebBuilt,
+  launchBrowser,
+  screenshot,
+  signIn,
+} from '../support/browser.ts';
+import { type ServerProcess, startServerProcess } from '../support/server-process.ts';
+import { type ShopPage, startShopPage, chatWidget as widget } from '../support/shop-page.ts';
 
 const databaseUrl = process.env.TEST_DATABASE_URL || null;
 const engine = databaseUrl ? 'postgres' : 'pglite';
@@ -33,7 +39,7 @@ describe(`web chat widget in Chromium (${engine})`, () => {
   const secret = randomUUID() + randomUUID();
   let channelId = '';
   let server: ServerProcess;
-  let shop: http.Server;
+  let shop: ShopPage;
   let shopUrl = '';
   let browser: Browser;
   let visitorContext: BrowserContext;
@@ -41,8 +47,6 @@ describe(`web chat widget in Chromium (${engine})`, () => {
   let agent: Page;
   /** Uncaught errors in the shop's page: the widget must not throw. */
   const pageErrors: string[] = [];
-  /** The widget's shadow root content, as locators pierce open shadow roots. */
-  const widget = (page: Page) => page.locator('[data-rapport-chat]');
 
   before(async () => {
     ensureWebBuilt();
@@ -76,16 +80,8 @@ describe(`web chat widget in Chromium (${engine})`, () => {
     }
     server = await startServerProcess({ dataDir, databaseUrl, env: { RAPPORT_SECRET: secret } });
     // The shop's own site, on another origin: the widget reaches Rapport across origins.
-    const port = await freePort();
-    shop = http.createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Harbour Fibre · Help</title></head>
-<body><main><h1>Help centre</h1><p>Questions about your broadband? Chat with us.</p></main>
-<script src="${server.url}/widget.js" data-channel="${channelId}" async></script></body></html>`);
-    });
-    await new Promise<void>((resolve) => shop.listen(port, '127.0.0.1', resolve));
-    shopUrl = `http://127.0.0.1:${port}/`;
+    shop = await startShopPage(server.url, channelId);
+    shopUrl = shop.url;
     browser = await launchBrowser();
     agent = await browser.newPage({ viewport: { width: 1366, height: 860 } });
     visitorContext = await browser.newContext({ viewport: { width: 1100, height: 800 } });
@@ -97,18 +93,13 @@ describe(`web chat widget in Chromium (${engine})`, () => {
     if (visitor) await shot(visitor, 'last-visitor').catch(() => {});
     if (agent) await shot(agent, 'last-agent').catch(() => {});
     await browser?.close();
-    await new Promise((resolve) => shop?.close(resolve));
+    await shop?.close();
     await server?.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('an agent signs in, so the chat is online', async () => {
-    await agent.goto(`${server.url}/`);
-    await agent.getByLabel('Organisation').fill(slug);
-    await agent.getByLabel('Email').fill(agentEmail);
-    await agent.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await agent.getByRole('button', { name: 'Sign in' }).click();
-    await agent.getByRole('heading', { level: 1, name: 'Mine' }).waitFor();
+    await signIn(agent, server.url, { tenant: slug, email: agentEmail, password: PASSWORD });
     await agent.locator('.live-status[data-status="live"]').waitFor();
     await agent.getByRole('link', { name: /^Unassigned/ }).click();
   });
@@ -190,6 +181,9 @@ describe(`web chat widget in Chromium (${engine})`, () => {
       .setInputFiles({ name: 'router.png', mimeType: 'image/png', buffer: png });
     await dialog.getByRole('log').getByText('Sent a file: router.png').waitFor();
     await agent.getByTestId('timeline').getByText('Sent a file: router.png').waitFor();
+    const link = agent.getByTestId('timeline').getByRole('link', { name: 'router.png' });
+    const file = await agent.request.get(new URL((await link.getAttribute('href')) ?? '', agent.url()).href);
+    assert.deepEqual(await file.body(), png, 'the agent downloads the photo the visitor sent');
     await dialog.getByRole('button', { name: 'Email me this chat' }).click();
     await dialog.getByText('We sent the transcript to dana.whitfield@example.net.').waitFor();
   });

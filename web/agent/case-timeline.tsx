@@ -12,6 +12,7 @@ import { ChannelBadge, priorityLabels, RepeatBadge, statusLabels } from '../ui/b
 import { ErrorAlert } from '../ui/error-alert.tsx';
 import { RelativeTime } from '../ui/relative-time.tsx';
 import { UserAvatar } from '../ui/user-avatar.tsx';
+import { AttachmentList } from './attachment-list.tsx';
 import { customerLabel } from './case-list.tsx';
 import { customerQuery, useTeams, useTimeline, useUserNames } from './queries.ts';
 import { VisibilityBadge } from './reply-visibility.tsx';
@@ -84,6 +85,7 @@ function Entry({ entry, names, customerName }: { entry: TimelineEntry; names: Na
           </Text>
         ) : null}
         <div className="message-body">{message.text}</div>
+        {message.files ? <AttachmentList files={message.files} /> : null}
         {message.email ? <EmailExtras messageId={message.id} email={message.email} /> : null}
       </article>
     );

@@ -9,7 +9,7 @@ import { useState } from 'react';
 import { type Channel, channelLabels } from '../../shared/domain/channels.ts';
 import { allows } from '../../shared/domain/permissions.ts';
 import type { TimelineEntry } from '../lib/api.ts';
-import { byteSize } from '../ui/byte-size.ts';
+import { AttachmentList } from './attachment-list.tsx';
 import { useSession } from './queries.ts';
 
 export type EmailDetails = NonNullable<NonNullable<TimelineEntry['message']>['email']>;
@@ -31,20 +31,7 @@ export function EmailExtras({ messageId, email }: { messageId: string; email: Em
   const files = email.attachments.filter((a) => !a.inline);
   return (
     <div className="email-extras">
-      {files.length > 0 ? (
-        <ul className="attachments" aria-label="Attachments">
-          {files.map((a) => (
-            <li key={a.id}>
-              <a href={`/api/v1/attachments/${a.id}`} download={a.filename}>
-                {a.filename}
-              </a>{' '}
-              <Text span size="xs" c="dimmed">
-                {byteSize(a.size)}
-              </Text>
-            </li>
-          ))}
-        </ul>
-      ) : null}
+      <AttachmentList files={files} />
       {email.hasHtml ? (
         <Group gap="xs" mt={6}>
           <Button variant="light" size="compact-xs" onClick={() => setOpen(!open)} aria-expanded={open}>

@@ -6,7 +6,7 @@ import { platformDeliveryByMessage } from '../channels/channels.deliveries.ts';
 import { inboundVisibilities } from '../channels/channels.reply-targets.ts';
 import { deliveryByMessage } from '../email/email.outbox.ts';
 import { toTimelineMessage } from '../messages/add-message.ts';
-import { emailDetailsByMessage } from '../messages/message-email.ts';
+import { emailDetailsByMessage, filesByMessage } from '../messages/message-email.ts';
 import { listMessagesByIds } from '../messages/messages.queries.ts';
 import { getCaseRow } from './cases.queries.ts';
 
@@ -40,6 +40,11 @@ export async function getTimeline(db: Executor, tenantId: string, ref: string): 
     tenantId,
     found.filter((m) => m.channel === 'email').map((m) => m.id),
   );
+  const files = await filesByMessage(
+    db,
+    tenantId,
+    found.filter((m) => m.channel === 'chat').map((m) => m.id),
+  );
   const visibilities = found.some((m) => m.channel === 'x' && m.kind === 'inbound')
     ? await inboundVisibilities(db, tenantId, current.id)
     : new Map<string, string>();
@@ -51,6 +56,7 @@ export async function getTimeline(db: Executor, tenantId: string, ref: string): 
         deliveries.get(m.id) ?? null,
         emails.get(m.id) ?? null,
         visibilities.get(m.id) ?? null,
+        files.get(m.id),
       ),
     ]),
   );

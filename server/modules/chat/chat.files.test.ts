@@ -61,6 +61,13 @@ test('a visitor’s file becomes their message with the file, on the case, downl
   assert.equal(download.statusCode, 200);
   assert.match(String(download.headers['content-disposition']), /^attachment/);
   assert.deepEqual(download.rawPayload, PNG);
+  // The agent's timeline lists it on the visitor's message, as the link it downloads from.
+  const cases = (await app.inject({ url: '/api/v1/cases', headers: t.headers })).json().items;
+  const timeline = await app.inject({ url: `/api/v1/cases/${cases[0].id}/timeline`, headers: t.headers });
+  const shown = timeline.json().items.find((e: { message?: { id: string } }) => e.message?.id === message.id);
+  assert.deepEqual(shown.message.files, [
+    { id: file!.id, filename: 'router lights.png', contentType: 'image/png', size: PNG.length },
+  ]);
   // Other tabs of the chat see it too, with its file.
   const pushed = await visitor.next('message', (f) => f.message.attachments.length > 0);
   assert.equal(pushed.message.id, message.id);

@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import type { Delivery, EmailDetails, MessageInput } from '../../../shared/api/cases.ts';
+import type { Delivery, EmailDetails, MessageFile, MessageInput } from '../../../shared/api/cases.ts';
 import type { Ctx } from '../../context.ts';
 import { attachments, cases, messages } from '../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
@@ -165,6 +165,7 @@ export function toTimelineMessage(
   email: EmailDetails | null = null,
   /** X: how an inbound message was written (its contact's attributes); a reply's is in its metadata. */
   inboundVisibility: string | null = null,
+  files: MessageFile[] = [],
 ) {
   const metadata = (m.metadata ?? {}) as { visibility?: unknown; template?: { name?: unknown } };
   const visibility = inboundVisibility ?? metadata.visibility;
@@ -183,5 +184,6 @@ export function toTimelineMessage(
       ? { visibility: visibility as 'public' | 'direct' }
       : {}),
     ...(typeof template === 'string' ? { template } : {}),
+    ...(files.length > 0 ? { files } : {}),
   };
 }

@@ -1,11 +1,12 @@
 /**
  * Showing an email message safely: its sanitised HTML as a standalone document for a sandboxed
  * iframe (no scripts, no requests: inline `cid:` images are embedded, remote images stay off
- * until the agent asks), and its attachments as downloads that no browser will render.
+ * until the agent asks), and its attachments (and a chat visitor's files) as downloads that no
+ * browser will render.
  * SECURITY.md XS-01..03, SS-03.
  */
 import { and, eq, inArray } from 'drizzle-orm';
-import type { EmailDetails } from '../../../shared/api/cases.ts';
+import type { EmailDetails, MessageFile } from '../../../shared/api/cases.ts';
 import type { Executor } from '../../db/client.ts';
 import { attachments, emailMessages } from '../../db/schema/index.ts';
 import type { AttachmentStore } from '../email/email.attachments.ts';
@@ -69,6 +70,27 @@ export async function emailDetailsByMessage(
       },
     ]),
   );
+}
+
+/** The files of these (chat) messages, for the timeline: one query. */
+export async function filesByMessage(
+  db: Executor,
+  tenantId: string,
+  messageIds: string[],
+): Promise<Map<string, MessageFile[]>> {
+  const byMessage = new Map<string, MessageFile[]>();
+  if (messageIds.length === 0) return byMessage;
+  const files = await db
+    .select()
+    .from(attachments)
+    .where(and(eq(attachments.tenantId, tenantId), inArray(attachments.messageId, messageIds)))
+    .orderBy(attachments.createdAt);
+  for (const f of files) {
+    const list = byMessage.get(f.messageId) ?? [];
+    list.push({ id: f.id, filename: cleanName(f.filename), contentType: f.contentType, size: f.size });
+    byMessage.set(f.messageId, list);
+  }
+  return byMessage;
 }
 
 export async function findEmailHtml(db: Executor, tenantId: string, messageId: string) {
