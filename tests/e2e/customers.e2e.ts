@@ -18,7 +18,13 @@ import { openDatabase } from '../../server/db/client.ts';
 import { migrate } from '../../server/db/migrate.ts';
 import { channels, chatSessions, customerIdentities, customers } from '../../server/db/schema/index.ts';
 import { createTenant, createToken, createUser } from '../../server/modules/tenants/tenants.service.ts';
-import { assertNoAxeViolations, ensureWebBuilt, launchBrowser, screenshot } from '../support/browser.ts';
+import {
+  assertNoAxeViolations,
+  ensureWebBuilt,
+  launchBrowser,
+  screenshot,
+  signIn,
+} from '../support/browser.ts';
 import { integration, type ServerProcess, startServerProcess } from '../support/server-process.ts';
 
 const databaseUrl = process.env.TEST_DATABASE_URL || null;
@@ -109,15 +115,7 @@ describe(`one customer across channels in Chromium (${engine})`, () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function signIn(email: string) {
-    await page.context().clearCookies();
-    await page.goto(`${server.url}/sign-in`);
-    await page.getByLabel('Organisation').fill(slug);
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Mine' }).waitFor();
-  }
+  const signInAs = (email: string) => signIn(page, server.url, { tenant: slug, email, password: PASSWORD });
   /** A dialog fades in: axe measures colours once nothing moves. */
   const settled = () =>
     page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running'));
@@ -125,7 +123,7 @@ describe(`one customer across channels in Chromium (${engine})`, () => {
   const duplicate = (id: string) => page.getByTestId(`duplicate-${id}`);
 
   it('shows a supervisor the possible duplicates with why, and the X profile as information', async () => {
-    await signIn(staff.supervisor);
+    await signInAs(staff.supervisor);
     await page.goto(`${server.url}/cases/${n.email}`);
     await duplicate(ids.visitor).waitFor();
     assert.match(
@@ -184,7 +182,7 @@ describe(`one customer across channels in Chromium (${engine})`, () => {
       from: { identity: 'ext:crm-77', name: 'Pat Jones' },
       text: 'Portal form: moving house',
     });
-    await signIn(staff.agent);
+    await signInAs(staff.agent);
     await page.goto(`${server.url}/cases/${n.email}`);
     await duplicate(other.customer.id).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Merge into this customer' }).count(), 0);
@@ -195,7 +193,7 @@ describe(`one customer across channels in Chromium (${engine})`, () => {
   });
 
   it('a supervisor splits the merge again and everything it moved goes back', async () => {
-    await signIn(staff.supervisor);
+    await signInAs(staff.supervisor);
     await page.goto(`${server.url}/cases/${n.email}`);
     await page.getByRole('button', { name: 'Split P. Jones off again' }).click();
     const dialog = page.getByRole('dialog', { name: 'Split P. Jones off again?' });

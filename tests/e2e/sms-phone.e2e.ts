@@ -16,7 +16,14 @@ import type { Browser, Page } from 'playwright-core';
 import { openDatabase } from '../../server/db/client.ts';
 import { migrate } from '../../server/db/migrate.ts';
 import { createTenant, createUser } from '../../server/modules/tenants/tenants.service.ts';
-import { assertNoAxeViolations, ensureWebBuilt, launchBrowser, screenshot } from '../support/browser.ts';
+import {
+  assertNoAxeViolations,
+  ensureWebBuilt,
+  launchBrowser,
+  screenshot,
+  settled,
+  signIn,
+} from '../support/browser.ts';
 import {
   ACCOUNT_SID,
   AUTH_TOKEN,
@@ -31,11 +38,6 @@ const databaseUrl = process.env.TEST_DATABASE_URL || null;
 const engine = databaseUrl ? 'postgres' : 'pglite';
 const shot = (page: Page, name: string) => screenshot(page, `sms-phone-${engine}-${name}`);
 const PASSWORD = 'harbour-fibre-2026';
-/** axe checks a settled page: no loader still spinning, no dialog still fading in. */
-async function settled(page: Page) {
-  await page.waitForFunction(() => !document.querySelector('.mantine-Loader-root'));
-  await page.waitForTimeout(300);
-}
 
 describe(`SMS and phone calls in Chromium (${engine})`, () => {
   const slug = `e2e-${randomUUID().slice(0, 8)}`;
@@ -75,12 +77,7 @@ describe(`SMS and phone calls in Chromium (${engine})`, () => {
     });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    await page.goto(`${server.url}/`);
-    await page.getByLabel('Organisation').fill(slug);
-    await page.getByLabel('Email').fill(adminEmail);
-    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Mine' }).waitFor();
+    await signIn(page, server.url, { tenant: slug, email: adminEmail, password: PASSWORD });
   });
 
   after(async () => {

@@ -62,6 +62,27 @@ export async function assertNoAxeViolations(page: Page, where: string): Promise<
   throw new Error(`axe found ${violations.length} violation(s) on ${where}:\n${lines.join('\n')}`);
 }
 
+/** Signs a staff user in through the sign-in page (dropping any earlier session) and waits for their inbox. */
+export async function signIn(
+  page: Page,
+  serverUrl: string,
+  who: { tenant: string; email: string; password: string },
+): Promise<void> {
+  await page.context().clearCookies();
+  await page.goto(`${serverUrl}/sign-in`);
+  await page.getByLabel('Organisation').fill(who.tenant);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password', { exact: true }).fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Mine' }).waitFor();
+}
+
+/** axe checks a settled page: no loader still spinning, no dialog still fading in. */
+export async function settled(page: Page): Promise<void> {
+  await page.waitForFunction(() => !document.querySelector('.mantine-Loader-root'));
+  await page.waitForTimeout(300);
+}
+
 /** Saves a full-page screenshot as tests/artifacts/<name>.png and returns its path. */
 export async function screenshot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(artifactsDir, { recursive: true });
