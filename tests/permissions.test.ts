@@ -46,6 +46,18 @@ for (let i = 0; i < 10; i++) {
 let nextPair = 0;
 let nextMerge = 0;
 const otherCustomerId = pairs[0]![0];
+/** Identities on the seeded customer for the remove calls: each call takes one. */
+const removable: string[] = [];
+for (let i = 0; i < 10; i++) {
+  const res = await app.inject({
+    method: 'POST',
+    url: `/api/v1/customers/${customerId}/identities`,
+    headers: t.headers,
+    payload: { kind: 'email', value: `robin-${i}@example.net` },
+  });
+  removable.push(res.json().identities.at(-1).id);
+}
+let nextRemovable = 0;
 
 interface Call {
   url: string;
@@ -120,6 +132,24 @@ const routes: Record<string, RouteSpec> = {
   'GET /api/v1/customers/:id': {
     permission: 'customers.read',
     calls: () => [{ url: `/api/v1/customers/${customerId}` }],
+  },
+  'POST /api/v1/customers/:id/identities': {
+    permission: 'customers.update',
+    calls: () => [
+      {
+        url: `/api/v1/customers/${customerId}/identities`,
+        payload: { kind: 'email', value: `robin+${++seq}@example.net` },
+      },
+      // Already the customer's: 200, nothing changes.
+      {
+        url: `/api/v1/customers/${customerId}/identities`,
+        payload: { kind: 'email', value: 'robin@example.com' },
+      },
+    ],
+  },
+  'DELETE /api/v1/customers/:id/identities/:identityId': {
+    permission: 'customers.update',
+    calls: () => [{ url: `/api/v1/customers/${customerId}/identities/${removable[nextRemovable++]}` }],
   },
   'GET /api/v1/customers/:id/matches': {
     permission: 'customers.read',

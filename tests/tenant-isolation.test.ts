@@ -37,6 +37,8 @@ const aFirst = await given.contact(a, {
 await given.contact(a, { from: { identity: 'dana@alpha.example' }, text: 'Still down' });
 const aCase = aFirst.case as { id: string; number: number };
 const aCustomer = aFirst.customer as { id: string };
+const aIdentity = (await app.inject({ url: `/api/v1/customers/${aCustomer.id}`, headers: a.headers })).json()
+  .identities[0] as { id: string };
 const aChannel = await given.emailChannel(a, 'help@alpha.example');
 const [aQuarantined] = await given.quarantinedEmails(a, aChannel);
 const [aFailed] = await given.failedEmails(a, aChannel);
@@ -85,6 +87,7 @@ interface Ids {
   outboxId: string;
   chatSessionId: string;
   mergeId: string;
+  identityId: string;
 }
 const aRefs: Ids = {
   caseId: aCase.id,
@@ -97,6 +100,7 @@ const aRefs: Ids = {
   outboxId: aFailed!,
   chatSessionId: aChat.id,
   mergeId: aMerge,
+  identityId: aIdentity.id,
 };
 /** Ids that exist nowhere: A's ids must answer exactly as these do. */
 const ghost: Ids = {
@@ -110,6 +114,7 @@ const ghost: Ids = {
   outboxId: randomUUID(),
   chatSessionId: randomUUID(),
   mergeId: randomUUID(),
+  identityId: randomUUID(),
 };
 
 /** How B calls each param route, with a body that would be valid on B's own data. */
@@ -136,6 +141,16 @@ const walk: Record<string, (ids: Ids) => Call[]> = {
     { url: `/api/v1/cases/${ids.caseNumber}/messages`, payload: { kind: 'note', text: 'Beta note' } },
   ],
   'GET /api/v1/customers/:id': (ids) => [{ url: `/api/v1/customers/${ids.customerId}` }],
+  'POST /api/v1/customers/:id/identities': (ids) => [
+    {
+      url: `/api/v1/customers/${ids.customerId}/identities`,
+      payload: { kind: 'phone', value: '+447412000002' },
+    },
+  ],
+  'DELETE /api/v1/customers/:id/identities/:identityId': (ids) => [
+    { url: `/api/v1/customers/${ids.customerId}/identities/${ids.identityId}` },
+    { url: `/api/v1/customers/${bOwn.customer.id}/identities/${ids.identityId}` },
+  ],
   'GET /api/v1/customers/:id/matches': (ids) => [{ url: `/api/v1/customers/${ids.customerId}/matches` }],
   'POST /api/v1/customers/:id/matches/:otherId/dismiss': (ids) => [
     { url: `/api/v1/customers/${ids.customerId}/matches/${bOwn.customer.id}/dismiss` },
@@ -194,6 +209,7 @@ function neutral(body: string, ids: Ids): string {
     .replaceAll(ids.outboxId, '<outbox>')
     .replaceAll(ids.chatSessionId, '<chat>')
     .replaceAll(ids.mergeId, '<merge>')
+    .replaceAll(ids.identityId, '<identity>')
     .replaceAll(String(ids.caseNumber), '<number>');
 }
 
@@ -237,7 +253,7 @@ test('every route with path params answers 404 to a second tenant using the firs
 
   const before = await snapshotOfA();
   for (const [route, calls] of Object.entries(walk)) {
-    const method = route.split(' ')[0] as 'GET' | 'PATCH' | 'POST';
+    const method = route.split(' ')[0] as 'GET' | 'PATCH' | 'POST' | 'DELETE';
     const ghostCalls = calls(ghost);
     for (const [i, call] of calls(aRefs).entries()) {
       for (const headers of [b.headers, bSession.write]) {
@@ -253,6 +269,12 @@ test('every route with path params answers 404 to a second tenant using the firs
       }
     }
   }
+  // Identities are unique per tenant: A's customer's number is free to B, no 409 names A's record.
+  const address = { kind: 'phone', value: '+44 7911 123456' };
+  const url = `/api/v1/customers/${bOwn.customer.id}/identities`;
+  const own = await app.inject({ method: 'POST', url, headers: b.headers, payload: address });
+  assert.equal(own.statusCode, 201, own.body);
+  for (const id of aIds) assert.ok(!own.body.includes(id));
   assert.deepEqual(await snapshotOfA(), before, 'tenant A’s data is unchanged');
 });
 

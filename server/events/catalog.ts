@@ -8,6 +8,13 @@ export const eventTypes = [
   'customer.merged',
   /** On each case that went back to the customer split off, and once without a case. */
   'customer.split',
+  /**
+   * An agent recorded an email address or phone number on a customer: once without a case, and
+   * on each of their active cases.
+   */
+  'customer.identity_added',
+  /** An agent removed one; recorded like `customer.identity_added`. */
+  'customer.identity_removed',
   'case.opened',
   'case.reopened',
   'contact.received',

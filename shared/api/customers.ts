@@ -3,6 +3,12 @@ import { identityKinds } from '../domain/channels.ts';
 import { Nullable, Timestamp, Uuid } from './common.ts';
 
 export const Identity = Type.Object({
+  id: Type.Optional(
+    Type.String({
+      format: 'uuid',
+      description: 'Names the identity for removal. Absent from the intake’s answer.',
+    }),
+  ),
   kind: Type.Enum(identityKinds),
   platform: Type.String({ description: 'Social platform for social handles; empty otherwise' }),
   value: Type.String(),
@@ -50,6 +56,26 @@ export const CustomerQuery = Type.Object(
 
 export const CustomerRef = Type.Object(
   { id: Type.String({ maxLength: 40 }) },
+  { additionalProperties: false },
+);
+
+/** An address the customer gave an agent (in a chat, on the phone), recorded on their record. */
+export const IdentityInput = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('email'), Type.Literal('phone')]),
+    value: Type.String({
+      minLength: 1,
+      maxLength: 320,
+      description:
+        'An email address (kept lower-case), or a phone number in international form such as +44 7911 123456 (kept as E.164)',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type IdentityInput = Static<typeof IdentityInput>;
+
+export const IdentityRef = Type.Object(
+  { id: Type.String({ maxLength: 40 }), identityId: Type.String({ maxLength: 40 }) },
   { additionalProperties: false },
 );
 

@@ -61,6 +61,14 @@ export const errorStatus = {
   reply_option_unavailable: 422,
   /** An outbound call logged by number when the number has no open case and none is named. */
   call_case_required: 422,
+  /** An email address or phone number an agent typed for a customer that is not one: a bad field. */
+  identity_value_invalid: 400,
+  /** Only email addresses and phone numbers are removed by hand; the others are a channel's own keys. */
+  identity_not_removable: 422,
+  /** The identity belongs to another customer of the tenant; details name that customer (`customerId`). */
+  identity_taken: 409,
+  /** A customer keeps at least one identity: it is how their contacts find them. */
+  last_identity: 409,
   invalid_transition: 409,
   invalid_cursor: 400,
   unauthenticated: 401,
@@ -71,6 +79,7 @@ export const errorStatus = {
   route_not_found: 404,
   case_not_found: 404,
   customer_not_found: 404,
+  identity_not_found: 404,
   user_not_found: 404,
   team_not_found: 404,
   tenant_not_found: 404,

@@ -15,6 +15,8 @@ export const permissions = {
   'customers.read': ['admin', 'supervisor', 'agent', 'specialist'],
   /** Saying a suggested match is not the same person. */
   'customers.match': ['admin', 'supervisor', 'agent'],
+  /** Recording an address the customer gave (or removing one added by mistake). */
+  'customers.update': ['admin', 'supervisor', 'agent'],
   /** Merging and splitting customers: a wrong merge shows one person's history to another. */
   'customers.merge': ['admin', 'supervisor'],
   'directory.read': ['admin', 'supervisor', 'agent', 'specialist'],

@@ -130,14 +130,17 @@ export function PossibleDuplicates({ customer }: { customer: Customer }) {
   );
 }
 
+/** Another customer to merge in; `caseCount` null when there are too many to have counted. */
+export type MergeCandidate = Pick<CustomerMatch, 'customer'> & { caseCount: number | null };
+
 /** Says exactly what a merge moves before it happens. */
-function MergeDialog({
+export function MergeDialog({
   survivor,
   match,
   onClose,
 }: {
   survivor: Customer;
-  match: CustomerMatch | null;
+  match: MergeCandidate | null;
   onClose: () => void;
 }) {
   const refresh = useRefreshCustomers();
@@ -173,8 +176,12 @@ function MergeDialog({
                   <List.Item key={`${i.kind}:${i.platform}:${i.value}`}>{i.value}</List.Item>
                 ))}
                 <List.Item>
-                  {match.caseCount === 1 ? '1 case' : `${match.caseCount} cases`} with their conversations and
-                  messages
+                  {match.caseCount === null
+                    ? 'all their cases'
+                    : match.caseCount === 1
+                      ? '1 case'
+                      : `${match.caseCount} cases`}{' '}
+                  with their conversations and messages
                 </List.Item>
                 <List.Item>their chat sessions</List.Item>
               </List>

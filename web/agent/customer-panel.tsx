@@ -1,6 +1,6 @@
 /**
- * Who the customer is: their identities on every channel (with what a platform says about an
- * account, as information only), possible duplicates, merges, and every case they ever had.
+ * Who the customer is: their identities on every channel (customer-identities.tsx), possible
+ * duplicates, merges, and every case they ever had.
  */
 import { Button, Loader, Text } from '@mantine/core';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
@@ -11,16 +11,9 @@ import { ErrorAlert } from '../ui/error-alert.tsx';
 import { RelativeTime } from '../ui/relative-time.tsx';
 import { customerLabel } from './case-list.tsx';
 import { PossibleDuplicates } from './customer-duplicates.tsx';
+import { CustomerIdentities } from './customer-identities.tsx';
 import { MergeHistory } from './customer-merges.tsx';
 import { caseListQuery, customerQuery } from './queries.ts';
-
-const identityLabels: Record<string, string> = {
-  email: 'Email',
-  phone: 'Phone',
-  chat: 'Chat visitor',
-  social: 'Social',
-  external: 'External id',
-};
 
 export function CustomerPanel({ current }: { current: Case }) {
   const customer = useQuery(customerQuery(current.customerId));
@@ -36,22 +29,7 @@ export function CustomerPanel({ current }: { current: Case }) {
       <Text fw={600} size="md" data-testid="customer-name">
         {customer.isPending ? '…' : customerLabel(customer.data)}
       </Text>
-      {customer.data ? (
-        <dl className="identities">
-          {customer.data.identities.map((i) => (
-            <div key={`${i.kind}:${i.platform}:${i.value}`}>
-              <dt>
-                {identityLabels[i.kind] ?? i.kind}
-                {i.platform ? ` (${i.platform})` : ''}
-              </dt>
-              <dd>
-                {i.value}
-                <ProfileInfo profile={i.profile} platform={i.platform} />
-              </dd>
-            </div>
-          ))}
-        </dl>
-      ) : null}
+      {customer.data ? <CustomerIdentities customer={customer.data} /> : null}
       {customer.data?.mergedIntoId ? <MergedNotice survivorId={customer.data.mergedIntoId} /> : null}
       {customer.data ? <PossibleDuplicates customer={customer.data} /> : null}
       {customer.data ? <MergeHistory customer={customer.data} /> : null}
@@ -89,30 +67,6 @@ export function CustomerPanel({ current }: { current: Case }) {
         </Button>
       ) : null}
     </section>
-  );
-}
-
-const count = new Intl.NumberFormat('en-GB');
-
-/**
- * What the platform says about the account, as plain text: a follower count or a "verified"
- * badge is for the agent's information and changes nothing about the case.
- */
-function ProfileInfo({ profile, platform }: { profile?: Record<string, unknown> | null; platform: string }) {
-  if (!profile) return null;
-  const parts: string[] = [];
-  if (typeof profile.displayName === 'string') parts.push(profile.displayName);
-  if (typeof profile.followers === 'number') {
-    parts.push(`${count.format(profile.followers)} follower${profile.followers === 1 ? '' : 's'}`);
-  }
-  if (profile.verified === true)
-    parts.push(`verified badge${platform ? ` on ${platform === 'x' ? 'X' : platform}` : ''}`);
-  if (typeof profile.location === 'string') parts.push(profile.location);
-  if (parts.length === 0) return null;
-  return (
-    <Text span size="xs" c="dimmed" display="block" data-testid="identity-profile">
-      {parts.join(' · ')} (information only)
-    </Text>
   );
 }
 

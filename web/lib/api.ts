@@ -16,7 +16,13 @@ import type {
   Timeline,
 } from '../../shared/api/cases.ts';
 import type { Channel, ChannelInput, ChannelPatch } from '../../shared/api/channels.ts';
-import type { Customer, CustomerMatch, CustomerMerge, MergeResult } from '../../shared/api/customers.ts';
+import type {
+  Customer,
+  CustomerMatch,
+  CustomerMerge,
+  IdentityInput,
+  MergeResult,
+} from '../../shared/api/customers.ts';
 import type { Session, SignIn, Team, User } from '../../shared/api/directory.ts';
 import type { OutboundEmail, OutboxList, QuarantinedEmail } from '../../shared/api/email.ts';
 import type { DefaultReply, ReplyOption, ReplyOptions } from '../../shared/api/reply-options.ts';
@@ -45,14 +51,18 @@ export type BadgeCounts = Static<typeof Badges>;
 export type TimelineEntry = Static<typeof Timeline>['items'][number];
 export type TimelineMessage = NonNullable<TimelineEntry['message']>;
 
-/** An answer other than 2xx, carrying the API's stable error code and its message. */
+export type ErrorDetail = { path: string; message: string };
+
+/** An answer other than 2xx, carrying the API's stable error code, its message and per-field details. */
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
-  constructor(status: number, code: string, message: string) {
+  readonly details: ErrorDetail[];
+  constructor(status: number, code: string, message: string, details: ErrorDetail[] = []) {
     super(message);
     this.status = status;
     this.code = code;
+    this.details = details;
   }
 }
 
@@ -77,13 +87,16 @@ async function request<T>(method: string, url: string, body?: unknown): Promise<
     throw new ApiError(0, 'network_error', 'Rapport cannot be reached. Check your connection and try again.');
   }
   if (res.status === 204) return undefined as T;
-  const data = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
+  const data = (await res.json().catch(() => null)) as {
+    error?: { code: string; message: string; details?: ErrorDetail[] };
+  } | null;
   if (!res.ok) {
     const error = data?.error;
     throw new ApiError(
       res.status,
       error?.code ?? 'http_error',
       error?.message ?? `The server answered ${res.status}`,
+      error?.details,
     );
   }
   return data as T;
@@ -145,6 +158,11 @@ export const api = {
     merges: async (id: string) =>
       (await request<{ items: CustomerMerge[] }>('GET', `/api/v1/customers/${id}/merges`)).items,
     split: (mergeId: string) => request<MergeResult>('POST', `/api/v1/customers/merges/${mergeId}/split`),
+    /** 409 `identity_taken` names the customer who has it in `details` (path `customerId`). */
+    addIdentity: (id: string, input: IdentityInput) =>
+      request<Customer>('POST', `/api/v1/customers/${id}/identities`, input),
+    removeIdentity: (id: string, identityId: string) =>
+      request<Customer>('DELETE', `/api/v1/customers/${id}/identities/${identityId}`),
   },
   users: async () => (await request<{ items: User[] }>('GET', '/api/v1/users')).items,
   teams: async () => (await request<{ items: Team[] }>('GET', '/api/v1/teams')).items,

@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Customer } from '../../../shared/api/customers.ts';
 import { type Executor, rows } from '../../db/client.ts';
-import { customerIdentities } from '../../db/schema/index.ts';
+import { customerIdentities, customers } from '../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
 import type { ParsedIdentity } from './customers.identity.ts';
 
@@ -26,7 +26,7 @@ export async function findCustomerIdByIdentity(
 
 /** A customer row (alias c) with its identities, oldest first, as one result row. */
 const identityJson = (alias: string) =>
-  `json_build_object('kind', ${alias}.kind, 'platform', ${alias}.platform, 'value', ${alias}.value, 'verified', ${alias}.verified, 'profile', ${alias}.profile)`;
+  `json_build_object('id', ${alias}.id, 'kind', ${alias}.kind, 'platform', ${alias}.platform, 'value', ${alias}.value, 'verified', ${alias}.verified, 'profile', ${alias}.profile)`;
 export const CUSTOMER_COLUMNS =
   sql.raw(`c.id, c.name, c.organisation_id, c.language, c.preferred_channel, c.created_at, c.merged_into_id,
   coalesce((select json_agg(${identityJson('i')} order by i.created_at) from customer_identities i
@@ -84,4 +84,15 @@ export async function listCustomersByIds(db: Executor, tenantId: string, ids: st
   );
   const byId = new Map(found.map((r) => [r.id, toCustomer(r)]));
   return ids.map((id) => byId.get(id)).filter((c): c is Customer => c !== undefined);
+}
+
+/** Locks the customer's row for the rest of the transaction: changes to one customer's identities queue up. */
+export async function lockCustomer(tx: Executor, tenantId: string, customerId: string) {
+  const [row] = await tx
+    .select()
+    .from(customers)
+    .where(and(eq(customers.tenantId, tenantId), eq(customers.id, customerId)))
+    .for('update');
+  if (!row) throw new AppError('customer_not_found', 'No such customer here');
+  return row;
 }

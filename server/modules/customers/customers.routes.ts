@@ -7,24 +7,28 @@ import {
   CustomerMerges,
   CustomerQuery,
   CustomerRef,
+  IdentityInput,
+  IdentityRef,
   MatchRef,
   MergeInput,
   MergeRef,
   MergeResult,
 } from '../../../shared/api/customers.ts';
 import { AppError } from '../../errors.ts';
+import { addIdentity } from './add-identity.ts';
 import { parseAnyIdentity } from './customers.identity.ts';
 import { dismissMatch, findMatches } from './customers.matches.ts';
 import { listMerges, toCustomerMerge } from './customers.merges.ts';
 import { findCustomerIdByIdentity, getCustomer } from './customers.queries.ts';
 import { mergeCustomers } from './merge-customers.ts';
+import { removeIdentity } from './remove-identity.ts';
 import { splitCustomers } from './split-customers.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A customer id from the path; anything that is not a uuid names no customer. */
 function customerId(raw: string): string {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(raw)) {
-    throw new AppError('customer_not_found', 'No such customer here');
-  }
+  if (!UUID.test(raw)) throw new AppError('customer_not_found', 'No such customer here');
   return raw;
 }
 
@@ -65,6 +69,52 @@ export function customersRoutes(app: FastifyInstance): void {
     async (request) => {
       const { id } = request.params as { id: string };
       return getCustomer(request.ctx.db, request.ctx.tenantId, customerId(id));
+    },
+  );
+
+  app.post(
+    '/api/v1/customers/:id/identities',
+    {
+      config: { permission: 'customers.update' },
+      schema: {
+        tags: ['customers'],
+        summary: 'Record an email address or phone number the customer gave',
+        description:
+          'Their later contacts from it find this customer (and their open case). 201 with the customer when added; 200 and nothing changes when they have it already. 409 `identity_taken` when another customer of the tenant has it (details: `customerId` names them; merge the two if they are one person), `customer_merged` for a merged record. Audited as `customer.identity_added` on the customer and each of their active cases.',
+        params: CustomerRef,
+        body: IdentityInput,
+        response: { 200: Customer, 201: Customer, '4xx': ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const { customer, added } = await addIdentity(
+        request.ctx,
+        customerId(id),
+        request.body as IdentityInput,
+      );
+      return reply.status(added ? 201 : 200).send(customer);
+    },
+  );
+
+  app.delete(
+    '/api/v1/customers/:id/identities/:identityId',
+    {
+      config: { permission: 'customers.update' },
+      schema: {
+        tags: ['customers'],
+        summary: 'Remove an email address or phone number recorded by mistake',
+        description:
+          'Answers with the customer. 422 `identity_not_removable` for a chat visitor id, social account or external id (the channel’s own), 409 `last_identity` for the customer’s only one, `customer_merged` for a merged record. Audited as `customer.identity_removed`.',
+        params: IdentityRef,
+        response: { 200: Customer, '4xx': ErrorResponse },
+      },
+    },
+    async (request) => {
+      const { id, identityId } = request.params as { id: string; identityId: string };
+      if (!UUID.test(identityId))
+        throw new AppError('identity_not_found', 'This customer has no such identity');
+      return removeIdentity(request.ctx, customerId(id), identityId);
     },
   );
 
