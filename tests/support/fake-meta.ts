@@ -8,8 +8,7 @@
  * https://developers.facebook.com/docs/graph-api/webhooks/getting-started (X-Hub-Signature-256)
  */
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startFakeApi } from './fake-api.ts';
 
 export const APP_SECRET = 'meta-app-secret-0123456789abcdef';
 export const VERIFY_TOKEN = 'meta-verify-token-rapport';
@@ -196,62 +195,52 @@ export async function startFakeGraph(options: { accessToken?: string } = {}) {
   const accessToken = options.accessToken ?? ACCESS_TOKEN;
   const sent: GraphSent[] = [];
   const failures: { status: number; code: number; message: string }[] = [];
-  const server = http.createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      const reply = (status: number, json: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(json));
-      };
-      const error = (status: number, code: number, message: string, type = 'OAuthException') =>
-        reply(status, { error: { message, type, code, fbtrace_id: randomBytes(8).toString('base64url') } });
-      const path = req.url ?? '';
-      const whatsapp = new RegExp(`^/${GRAPH_VERSION}/(\\d+)/messages$`).exec(path);
-      const page = path === `/${GRAPH_VERSION}/me/messages`;
-      if (req.method !== 'POST' || (!whatsapp && !page)) return error(404, 803, 'Unknown path components');
-      if (req.headers.authorization !== `Bearer ${accessToken}`)
-        return error(401, 190, 'Invalid OAuth access token - Cannot parse access token');
-      const failure = failures.shift();
-      if (failure) return error(failure.status, failure.code, failure.message);
-      let body: Record<string, unknown>;
-      try {
-        body = JSON.parse(raw);
-      } catch {
-        return error(400, 100, 'Invalid parameter');
-      }
-      if (whatsapp) {
-        const ok =
-          body.messaging_product === 'whatsapp' &&
-          typeof body.to === 'string' &&
-          /^\d{7,15}$/.test(body.to) &&
-          (body.type === 'text' || body.type === 'template');
-        if (!ok) return error(400, 100, 'Invalid parameter');
-        const id = wamid();
-        sent.push({ path, body, id });
-        return reply(200, {
-          messaging_product: 'whatsapp',
-          contacts: [{ input: body.to, wa_id: body.to }],
-          messages: [{ id, ...(body.type === 'template' ? { message_status: 'accepted' } : {}) }],
-        });
-      }
-      const recipient = (body.recipient as { id?: unknown } | undefined)?.id;
-      if (typeof recipient !== 'string' || body.messaging_type !== 'RESPONSE')
-        return error(400, 100, 'Invalid parameter');
-      const id = mid();
+  const api = await startFakeApi((req, raw, reply) => {
+    const error = (status: number, code: number, message: string, type = 'OAuthException') =>
+      reply(status, { error: { message, type, code, fbtrace_id: randomBytes(8).toString('base64url') } });
+    const path = req.url ?? '';
+    const whatsapp = new RegExp(`^/${GRAPH_VERSION}/(\\d+)/messages$`).exec(path);
+    const page = path === `/${GRAPH_VERSION}/me/messages`;
+    if (req.method !== 'POST' || (!whatsapp && !page)) return error(404, 803, 'Unknown path components');
+    if (req.headers.authorization !== `Bearer ${accessToken}`)
+      return error(401, 190, 'Invalid OAuth access token - Cannot parse access token');
+    const failure = failures.shift();
+    if (failure) return error(failure.status, failure.code, failure.message);
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      return error(400, 100, 'Invalid parameter');
+    }
+    if (whatsapp) {
+      const ok =
+        body.messaging_product === 'whatsapp' &&
+        typeof body.to === 'string' &&
+        /^\d{7,15}$/.test(body.to) &&
+        (body.type === 'text' || body.type === 'template');
+      if (!ok) return error(400, 100, 'Invalid parameter');
+      const id = wamid();
       sent.push({ path, body, id });
-      return reply(200, { recipient_id: recipient, message_id: id });
-    });
+      return reply(200, {
+        messaging_product: 'whatsapp',
+        contacts: [{ input: body.to, wa_id: body.to }],
+        messages: [{ id, ...(body.type === 'template' ? { message_status: 'accepted' } : {}) }],
+      });
+    }
+    const recipient = (body.recipient as { id?: unknown } | undefined)?.id;
+    if (typeof recipient !== 'string' || body.messaging_type !== 'RESPONSE')
+      return error(400, 100, 'Invalid parameter');
+    const id = mid();
+    sent.push({ path, body, id });
+    return reply(200, { recipient_id: recipient, message_id: id });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: api.baseUrl,
     sent,
     /** The next answers are this Graph error (e.g. 400 code 131047, 429 code 4). */
     failNext(status: number, code: number, message: string, times = 1) {
       for (let i = 0; i < times; i++) failures.push({ status, code, message });
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: api.close,
   };
 }

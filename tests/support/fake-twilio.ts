@@ -7,8 +7,7 @@
  * https://www.twilio.com/docs/usage/security#validating-requests (X-Twilio-Signature).
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startFakeApi } from './fake-api.ts';
 
 export const ACCOUNT_SID = `AC${'0a1b2c3d'.repeat(4)}`;
 export const AUTH_TOKEN = 'twilio-auth-token-0123456789abcdef';
@@ -173,61 +172,51 @@ export async function startFakeTwilio(options: { accountSid?: string; authToken?
   const sent: SentSms[] = [];
   const failures: { status: number; code: number; message: string }[] = [];
   let requests = 0;
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      requests++;
-      const reply = (status: number, json: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(json));
-      };
-      const error = (status: number, code: number, message: string) =>
-        reply(status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
-      const path = `/2010-04-01/Accounts/${accountSid}/Messages.json`;
-      if (req.method !== 'POST' || req.url !== path)
-        return error(404, 20404, 'The requested resource was not found');
-      const auth = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString('base64')}`;
-      if (req.headers.authorization !== auth)
-        return error(401, 20003, 'Authentication Error - invalid username');
-      const failure = failures.shift();
-      if (failure) return error(failure.status, failure.code, failure.message);
-      const form = new URLSearchParams(body);
-      const to = form.get('To') ?? '';
-      if (!/^\+[1-9]\d{6,14}$/.test(to))
-        return error(400, 21211, `The 'To' number ${to} is not a valid phone number.`);
-      const message: SentSms = {
-        sid: sid('SM'),
-        accountSid,
-        to,
-        from: form.get('From') ?? '',
-        body: form.get('Body') ?? '',
-        statusCallback: form.get('StatusCallback'),
-      };
-      sent.push(message);
-      reply(201, {
-        account_sid: accountSid,
-        api_version: '2010-04-01',
-        body: message.body,
-        date_created: new Date().toUTCString(),
-        direction: 'outbound-api',
-        error_code: null,
-        error_message: null,
-        from: message.from,
-        num_media: '0',
-        num_segments: '1',
-        price: null,
-        sid: message.sid,
-        status: 'queued',
-        to: message.to,
-        uri: `/2010-04-01/Accounts/${accountSid}/Messages/${message.sid}.json`,
-      });
+  const api = await startFakeApi((req, body, reply) => {
+    requests++;
+    const error = (status: number, code: number, message: string) =>
+      reply(status, { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status });
+    const path = `/2010-04-01/Accounts/${accountSid}/Messages.json`;
+    if (req.method !== 'POST' || req.url !== path)
+      return error(404, 20404, 'The requested resource was not found');
+    const auth = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString('base64')}`;
+    if (req.headers.authorization !== auth)
+      return error(401, 20003, 'Authentication Error - invalid username');
+    const failure = failures.shift();
+    if (failure) return error(failure.status, failure.code, failure.message);
+    const form = new URLSearchParams(body);
+    const to = form.get('To') ?? '';
+    if (!/^\+[1-9]\d{6,14}$/.test(to))
+      return error(400, 21211, `The 'To' number ${to} is not a valid phone number.`);
+    const message: SentSms = {
+      sid: sid('SM'),
+      accountSid,
+      to,
+      from: form.get('From') ?? '',
+      body: form.get('Body') ?? '',
+      statusCallback: form.get('StatusCallback'),
+    };
+    sent.push(message);
+    reply(201, {
+      account_sid: accountSid,
+      api_version: '2010-04-01',
+      body: message.body,
+      date_created: new Date().toUTCString(),
+      direction: 'outbound-api',
+      error_code: null,
+      error_message: null,
+      from: message.from,
+      num_media: '0',
+      num_segments: '1',
+      price: null,
+      sid: message.sid,
+      status: 'queued',
+      to: message.to,
+      uri: `/2010-04-01/Accounts/${accountSid}/Messages/${message.sid}.json`,
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: api.baseUrl,
     sent,
     get requests() {
       return requests;
@@ -236,6 +225,6 @@ export async function startFakeTwilio(options: { accountSid?: string; authToken?
     failNext(status: number, code: number, message: string, times = 1) {
       for (let i = 0; i < times; i++) failures.push({ status, code, message });
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: api.close,
   };
 }

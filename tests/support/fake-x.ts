@@ -5,8 +5,7 @@
  * https://docs.x.com/x-api/posts/create-post, https://docs.x.com/x-api/direct-messages/send-a-new-message-to-a-user
  */
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startFakeApi } from './fake-api.ts';
 
 export const CONSUMER_SECRET = 'x-consumer-secret-0123456789abcdefghij';
 export const X_ACCESS_TOKEN = 'x-oauth2-user-access-token';
@@ -155,51 +154,41 @@ export async function startFakeX(options: { accessToken?: string; accountId?: st
   const accessToken = options.accessToken ?? X_ACCESS_TOKEN;
   const sent: XSent[] = [];
   const failures: { status: number; title: string; detail: string }[] = [];
-  const server = http.createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      const reply = (status: number, json: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(json));
-      };
-      const problem = (status: number, title: string, detail: string) =>
-        reply(status, { title, detail, type: 'about:blank', status });
-      const dm = /^\/2\/dm_conversations\/with\/(\d+)\/messages$/.exec(req.url ?? '');
-      const post = req.url === '/2/tweets';
-      if (req.method !== 'POST' || (!dm && !post)) return problem(404, 'Not Found Error', 'No such route');
-      if (req.headers.authorization !== `Bearer ${accessToken}`)
-        return problem(401, 'Unauthorized', 'Unauthorized');
-      const failure = failures.shift();
-      if (failure) return problem(failure.status, failure.title, failure.detail);
-      let body: Record<string, unknown>;
-      try {
-        body = JSON.parse(raw);
-      } catch {
-        return problem(400, 'Invalid Request', 'Body is not JSON');
-      }
-      if (typeof body.text !== 'string' || body.text.length === 0)
-        return problem(400, 'Invalid Request', 'text is required');
-      const id = snowflake();
-      if (post) {
-        sent.push({ kind: 'post', body, id });
-        return reply(201, { data: { id, text: body.text, edit_history_tweet_ids: [id] } });
-      }
-      sent.push({ kind: 'dm', body, participant: dm![1], id });
-      return reply(201, {
-        data: { dm_conversation_id: `${options.accountId ?? '1'}-${dm![1]}`, dm_event_id: id },
-      });
+  const api = await startFakeApi((req, raw, reply) => {
+    const problem = (status: number, title: string, detail: string) =>
+      reply(status, { title, detail, type: 'about:blank', status });
+    const dm = /^\/2\/dm_conversations\/with\/(\d+)\/messages$/.exec(req.url ?? '');
+    const post = req.url === '/2/tweets';
+    if (req.method !== 'POST' || (!dm && !post)) return problem(404, 'Not Found Error', 'No such route');
+    if (req.headers.authorization !== `Bearer ${accessToken}`)
+      return problem(401, 'Unauthorized', 'Unauthorized');
+    const failure = failures.shift();
+    if (failure) return problem(failure.status, failure.title, failure.detail);
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      return problem(400, 'Invalid Request', 'Body is not JSON');
+    }
+    if (typeof body.text !== 'string' || body.text.length === 0)
+      return problem(400, 'Invalid Request', 'text is required');
+    const id = snowflake();
+    if (post) {
+      sent.push({ kind: 'post', body, id });
+      return reply(201, { data: { id, text: body.text, edit_history_tweet_ids: [id] } });
+    }
+    sent.push({ kind: 'dm', body, participant: dm![1], id });
+    return reply(201, {
+      data: { dm_conversation_id: `${options.accountId ?? '1'}-${dm![1]}`, dm_event_id: id },
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: api.baseUrl,
     sent,
     failNext(status: number, title: string, detail: string) {
       failures.push({ status, title, detail });
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: api.close,
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The leasing sender of replies on platform channels (message_deliveries, written in the
  * reply's transaction): after commit it leases due rows, hands each to its platform adapter's
- * `send` and records the outcome, which the message shows as its delivery.
+ * `send` and records the outcome, which the message shows as its delivery. The loop, the lease
+ * rule and the back-off are lib/leased-sender.ts; this file is the table and the platform call.
  *
  * A lease moves the row to `sending`, counts the attempt and pushes its next attempt past the
  * send's timeout before anything is sent, so a crash after the platform accepted and before we
@@ -13,8 +14,14 @@ import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../../db/client.ts';
 import { channels, messageDeliveries, messages } from '../../db/schema/index.ts';
+import {
+  BACKOFF_MS,
+  createLeasedSender,
+  type LeasedSender,
+  type Outcome,
+  retryAt,
+} from '../../lib/leased-sender.ts';
 import { notifyDelivery } from '../email/email.outbox.ts';
-import { BACKOFF_MS } from '../email/email.sender.ts';
 import type { DeliveryRow } from './channels.deliveries.ts';
 import { platformChannel } from './channels.platform.ts';
 import { platformFor } from './platforms/index.ts';
@@ -37,19 +44,7 @@ export interface DeliverySenderOptions {
   leaseMs?: number;
 }
 
-export interface DeliveryDrain {
-  sent: number;
-  retried: number;
-  failed: number;
-}
-
-export interface DeliverySender {
-  kick(): void;
-  /** Sends everything due now; concurrent calls share one run. */
-  drain(): Promise<DeliveryDrain>;
-  start(): void;
-  stop(): Promise<void>;
-}
+export type DeliverySender = LeasedSender;
 
 /** Leases due rows (pending, or sending whose lease ran out after a crash). */
 export async function claimDueDeliveries(db: Db, now: Date, limit: number, leaseMs: number) {
@@ -112,11 +107,6 @@ export function createDeliverySender(options: DeliverySenderOptions): DeliverySe
   const now = options.now ?? (() => new Date());
   const backoff = options.backoffMs ?? BACKOFF_MS;
   const leaseMs = options.leaseMs ?? 2 * 60_000;
-  const batchSize = options.batchSize ?? 20;
-  let timer: ReturnType<typeof setInterval> | undefined;
-  let stopped = false;
-  let current: Promise<DeliveryDrain> = Promise.resolve({ sent: 0, retried: 0, failed: 0 });
-  let pending: Promise<DeliveryDrain> | null = null;
 
   async function attempt(row: DeliveryRow) {
     const [channel] = await db
@@ -142,73 +132,34 @@ export function createDeliverySender(options: DeliverySenderOptions): DeliverySe
     );
   }
 
-  async function deliver(row: DeliveryRow, result: DeliveryDrain) {
+  async function deliver(row: DeliveryRow): Promise<Outcome> {
     try {
       const sent = await attempt(row);
-      result.sent++;
       await record(db, row, { status: 'sent', providerMessageId: sent.providerMessageId, lastError: null });
+      return 'sent';
     } catch (err) {
       const lastError = (err instanceof Error ? err.message : String(err)).slice(0, 500);
       const permanent = err instanceof PlatformError ? err.permanent : false;
       const where = { deliveryId: row.id, tenantId: row.tenantId, attempts: row.attempts, lastError };
-      if (permanent || row.attempts > backoff.length) {
-        result.failed++;
+      const at = permanent ? null : retryAt(row.attempts, backoff, now());
+      if (!at) {
         log.warn(where, 'reply delivery failed');
         await record(db, row, { status: 'failed', lastError, nextAttemptAt: now() });
-      } else {
-        result.retried++;
-        log.info(where, 'reply delivery deferred');
-        const wait = backoff[row.attempts - 1] ?? backoff[backoff.length - 1]!;
-        await record(db, row, {
-          status: 'pending',
-          lastError,
-          nextAttemptAt: new Date(now().getTime() + wait),
-        });
+        return 'failed';
       }
+      log.info(where, 'reply delivery deferred');
+      await record(db, row, { status: 'pending', lastError, nextAttemptAt: at });
+      return 'retried';
     }
   }
 
-  async function drainOnce(): Promise<DeliveryDrain> {
-    const result: DeliveryDrain = { sent: 0, retried: 0, failed: 0 };
-    try {
-      while (!stopped) {
-        const batch = await claimDueDeliveries(db, now(), batchSize, leaseMs);
-        await Promise.all(batch.map((row) => deliver(row, result)));
-        if (batch.length < batchSize) break;
-      }
-    } catch (err) {
-      log.error({ err }, 'reply deliveries: sending stopped early; retrying on the next round');
-    }
-    return result;
-  }
-
-  function drain(): Promise<DeliveryDrain> {
-    if (pending) return pending;
-    const next = current.then(() => {
-      pending = null;
-      return drainOnce();
-    });
-    pending = next;
-    current = next;
-    return next;
-  }
-
-  return {
-    kick() {
-      if (!stopped) void drain();
-    },
-    drain,
-    start() {
-      if (timer || stopped) return;
-      timer = setInterval(() => void drain(), options.pollMs ?? 5_000);
-      timer.unref();
-      void drain();
-    },
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      timer = undefined;
-      await current.catch(() => {});
-    },
-  };
+  return createLeasedSender({
+    log,
+    name: 'reply deliveries',
+    claim: (at, limit) => claimDueDeliveries(db, at, limit, leaseMs),
+    deliver,
+    now,
+    pollMs: options.pollMs,
+    batchSize: options.batchSize,
+  });
 }

@@ -23,10 +23,11 @@ import {
   startRelay,
   timelineMessage,
 } from '../../../tests/support/outbound.ts';
+import { BACKOFF_MS } from '../../lib/leased-sender.ts';
 import { createFileStore } from './email.attachments.ts';
 import { RAW_ROW_MAX_BYTES } from './email.inbound.ts';
 import { parseEmail } from './email.parse.ts';
-import { BACKOFF_MS, claimDue, createOutboxSender, errorText } from './email.sender.ts';
+import { claimDue, createOutboxSender, errorText } from './email.sender.ts';
 
 const { app, database } = await startOutboundApp();
 

@@ -1,6 +1,7 @@
 /**
  * The leasing sender: delivers queued outbound mail (email.outbox.ts) to the tenant's relay after
- * commit, with back-off, and records each outcome on the row (and so on its message).
+ * commit, with back-off, and records each outcome on the row (and so on its message). The loop
+ * and the back-off are lib/leased-sender.ts; this file is the outbox table and the relay.
  *
  * Delivery is at least once: a row is leased (attempts + 1, next attempt pushed past the send
  * timeouts) before the send, so a crash after the relay accepted and before we recorded it
@@ -11,6 +12,13 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import nodemailer from 'nodemailer';
 import type { Db } from '../../db/client.ts';
 import { emailOutbox } from '../../db/schema/index.ts';
+import {
+  BACKOFF_MS,
+  createLeasedSender,
+  type LeasedSender,
+  type Outcome,
+  retryAt,
+} from '../../lib/leased-sender.ts';
 import { loadRaw, type RawMailStore } from './email.inbound.ts';
 import { notifyDelivery, type OutboxRow } from './email.outbox.ts';
 
@@ -37,23 +45,9 @@ export interface OutboxSenderOptions {
   leaseMs?: number;
 }
 
-export interface DrainResult {
-  sent: number;
-  retried: number;
-  failed: number;
-}
-
-export interface OutboxSender {
-  /** Look for due mail soon (after a commit that queued some). */
-  kick(): void;
-  /** Send everything due now; resolves when done. Concurrent calls share one run. */
-  drain(): Promise<DrainResult>;
-  start(): void;
-  stop(): Promise<void>;
-}
+export type OutboxSender = LeasedSender;
 
 const MINUTE = 60_000;
-export const BACKOFF_MS = [1 * MINUTE, 5 * MINUTE, 30 * MINUTE, 120 * MINUTE, 360 * MINUTE] as const;
 const SEND_TIMEOUTS = { connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000 };
 
 /**
@@ -136,107 +130,81 @@ async function record(
 export function createOutboxSender(options: OutboxSenderOptions): OutboxSender {
   const { db, log, url } = options;
   const now = options.now ?? (() => new Date());
-  const batchSize = options.batchSize ?? 20;
   const backoff = options.backoffMs ?? BACKOFF_MS;
   const leaseMs = options.leaseMs ?? 5 * MINUTE;
-  const transport = url ? nodemailer.createTransport({ url, ...SEND_TIMEOUTS }) : null;
-  let warned = false;
-  let timer: ReturnType<typeof setInterval> | undefined;
-  let stopped = false;
-  let current: Promise<DrainResult> = Promise.resolve({ sent: 0, retried: 0, failed: 0 });
-  let pending: Promise<DrainResult> | null = null;
+  if (!url) return keepQueued(log);
+  const transport = nodemailer.createTransport({ url, ...SEND_TIMEOUTS });
 
-  async function deliver(row: OutboxRow, result: DrainResult): Promise<void> {
+  async function deliver(row: OutboxRow): Promise<Outcome> {
     let raw: Buffer;
     try {
       raw = await loadRaw(options.rawMail, row);
     } catch (err) {
       // Bytes that are gone do not come back by waiting: fail now, with the reason.
-      result.failed++;
       const lastError = errorText(err, url);
       log.error(
         { outboxId: row.id, tenantId: row.tenantId, lastError },
         'email failed: its bytes are missing',
       );
       await record(db, row, { status: 'failed', lastError, failedAt: now() });
-      return;
+      return 'failed';
     }
     try {
-      await transport!.sendMail({ envelope: { from: row.envelopeFrom, to: row.envelopeTo }, raw });
+      await transport.sendMail({ envelope: { from: row.envelopeFrom, to: row.envelopeTo }, raw });
     } catch (err) {
       const lastError = errorText(err, url);
-      const final = permanent(err) || row.attempts > backoff.length;
-      if (final) {
-        result.failed++;
+      const at = permanent(err) ? null : retryAt(row.attempts, backoff, now());
+      if (!at) {
         log.warn(
           { outboxId: row.id, tenantId: row.tenantId, attempts: row.attempts, lastError },
           'email failed',
         );
         // A failed row's next attempt is never due: it keeps when it failed, for the admins' list.
         await record(db, row, { status: 'failed', lastError, failedAt: now() });
-      } else {
-        result.retried++;
-        const wait = backoff[row.attempts - 1] ?? backoff[backoff.length - 1] ?? MINUTE;
-        log.info({ outboxId: row.id, attempts: row.attempts, lastError }, 'email deferred');
-        await record(db, row, { nextAttemptAt: new Date(now().getTime() + wait), lastError });
+        return 'failed';
       }
-      return;
+      log.info({ outboxId: row.id, attempts: row.attempts, lastError }, 'email deferred');
+      await record(db, row, { nextAttemptAt: at, lastError });
+      return 'retried';
     }
-    result.sent++;
     await record(db, row, { status: 'sent', sentAt: now(), lastError: null });
+    return 'sent';
   }
 
-  async function drainOnce(): Promise<DrainResult> {
-    const result: DrainResult = { sent: 0, retried: 0, failed: 0 };
-    if (!transport) {
-      if (!warned) log.warn({}, 'RAPPORT_SMTP_OUTBOUND_URL is not set: outgoing email stays queued');
-      warned = true;
-      return result;
-    }
-    try {
-      while (!stopped) {
-        const batch = await claimDue(db, now(), batchSize, leaseMs);
-        for (const row of batch) await deliver(row, result);
-        if (batch.length < batchSize) break;
-      }
-    } catch (err) {
-      log.error({ err }, 'email outbox: sending stopped early; retrying on the next round');
-    }
-    return result;
-  }
-
-  function drain(): Promise<DrainResult> {
-    if (pending) return pending;
-    const next = current.then(() => {
-      pending = null;
-      return drainOnce();
-    });
-    pending = next;
-    current = next;
-    return next;
-  }
-
+  const sender = createLeasedSender({
+    log,
+    name: 'email outbox',
+    claim: (at, limit) => claimDue(db, at, limit, leaseMs),
+    deliver,
+    now,
+    pollMs: options.pollMs,
+    batchSize: options.batchSize,
+    // One message after another: one connection to the relay at a time (the transport is not pooled).
+    oneAtATime: true,
+  });
   return {
-    kick() {
-      if (!stopped && transport) void drain();
-    },
-    drain,
-    start() {
-      if (timer || stopped) return;
-      if (!transport) {
-        void drainOnce();
-        return;
-      }
-      timer = setInterval(() => void drain(), options.pollMs ?? 5_000);
-      timer.unref();
-      void drain();
-    },
+    ...sender,
     async stop() {
-      stopped = true;
-      clearInterval(timer);
-      timer = undefined;
-      await current.catch(() => {});
-      transport?.close();
+      await sender.stop();
+      transport.close();
     },
+  };
+}
+
+/** Without a relay nothing is sent: mail stays queued (shown as such), and the log says why once. */
+function keepQueued(log: OutboxLog): OutboxSender {
+  let warned = false;
+  const warn = () => {
+    if (!warned) log.warn({}, 'RAPPORT_SMTP_OUTBOUND_URL is not set: outgoing email stays queued');
+    warned = true;
+  };
+  return {
+    kick() {},
+    async drain() {
+      warn();
+      return { sent: 0, retried: 0, failed: 0 };
+    },
+    start: warn,
+    async stop() {},
   };
 }

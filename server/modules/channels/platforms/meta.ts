@@ -4,8 +4,9 @@
  * calling the Graph API.
  * https://developers.facebook.com/docs/graph-api/webhooks/getting-started/
  */
-import { createHmac } from 'node:crypto';
 import { safeEqual } from '../../../lib/secrets.ts';
+import { verifyBodySignature } from './body-signature.ts';
+import { postJson } from './json-api.ts';
 import {
   arr,
   checkedIdentity,
@@ -26,20 +27,13 @@ import type {
   Verification,
   WebhookRequest,
 } from './platform.ts';
-import {
-  emptyWebhook,
-  PlatformError,
-  platformFetch,
-  responseError,
-  WebhookPayloadError,
-} from './platform.ts';
+import { emptyWebhook, PlatformError, responseError, WebhookPayloadError } from './platform.ts';
 
 export const GRAPH_API = 'https://graph.facebook.com';
 export const GRAPH_VERSION = 'v21.0';
 /** Meta answers webhooks' 200 with anything; an empty body costs least. */
 export const META_ACK = { contentType: 'text/plain', body: 'EVENT_RECEIVED' };
 
-const SIGNATURE = /^sha256=([0-9a-fA-F]{64})$/;
 /** hub.challenge is a number Meta picks; anything else is not echoed (it is written back verbatim). */
 const CHALLENGE = /^[A-Za-z0-9._-]{1,200}$/;
 
@@ -51,16 +45,12 @@ export function graphRoot(channel: PlatformChannel): string {
 
 /** X-Hub-Signature-256 = "sha256=" + hex HMAC-SHA256(app secret, raw body). No app secret: fails closed. */
 export function verifyMeta(request: WebhookRequest, channel: PlatformChannel): Verification {
-  const secret = channel.secret('appSecret');
-  if (!secret) return { ok: false, reason: 'not_configured', message: 'The channel has no Meta app secret' };
-  const sent = request.headers['x-hub-signature-256'];
-  if (!sent) return { ok: false, reason: 'missing', message: 'X-Hub-Signature-256 is missing' };
-  const hex = SIGNATURE.exec(sent.trim())?.[1];
-  const expected = createHmac('sha256', secret).update(request.rawBody).digest('hex');
-  if (!hex || !safeEqual(hex.toLowerCase(), expected)) {
-    return { ok: false, reason: 'invalid', message: 'X-Hub-Signature-256 does not match the body' };
-  }
-  return { ok: true };
+  return verifyBodySignature(request, {
+    secret: channel.secret('appSecret'),
+    header: 'X-Hub-Signature-256',
+    encoding: 'hex',
+    notConfigured: 'The channel has no Meta app secret',
+  });
 }
 
 const refuse = (status: number, code: string, message: string): HandshakeReply => ({
@@ -103,28 +93,13 @@ const RETRYABLE_GRAPH_CODES = new Set([
  * PlatformError: throttling codes may be retried, other 4xx fail for good.
  */
 export async function graphPost(channel: PlatformChannel, path: string, body: Json): Promise<Json> {
-  const token = channel.secret('accessToken');
-  if (!token) throw new PlatformError('the channel has no Meta access token', true);
-  const res = await platformFetch(`${graphRoot(channel)}${path}`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json',
-    },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: Json = {};
-  try {
-    json = obj(JSON.parse(text), 'response');
-  } catch {}
-  if (res.status >= 200 && res.status < 300) return json;
+  const { status, text, json } = await postJson(channel, 'Meta', `${graphRoot(channel)}${path}`, body);
+  if (status >= 200 && status < 300) return json;
   const error = (json.error ?? {}) as { message?: unknown; code?: unknown; error_subcode?: unknown };
   const detail =
     [error.code, error.error_subcode, error.message].filter((v) => v !== undefined).join(' ') ||
     text.slice(0, 200);
-  const refused = responseError(res.status, `Meta: ${detail}`);
+  const refused = responseError(status, `Meta: ${detail}`);
   if (typeof error.code === 'number' && RETRYABLE_GRAPH_CODES.has(error.code)) {
     throw new PlatformError(refused.message, false);
   }

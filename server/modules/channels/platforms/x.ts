@@ -16,7 +16,8 @@
  */
 import { createHmac } from 'node:crypto';
 import { postLength } from '../../../../shared/domain/social-text.ts';
-import { safeEqual } from '../../../lib/secrets.ts';
+import { verifyBodySignature } from './body-signature.ts';
+import { postJson } from './json-api.ts';
 import { arr, checkedIdentity, type Json, obj, optStr, platformId, readJson, str } from './json-body.ts';
 import type {
   ChannelPlatform,
@@ -27,13 +28,7 @@ import type {
   Verification,
   WebhookRequest,
 } from './platform.ts';
-import {
-  emptyWebhook,
-  PlatformError,
-  platformFetch,
-  responseError,
-  WebhookPayloadError,
-} from './platform.ts';
+import { emptyWebhook, PlatformError, responseError, WebhookPayloadError } from './platform.ts';
 
 export const X_API = 'https://api.x.com';
 /** A post's limit (weighted: see tweetLength); a direct message takes up to 10,000 characters. */
@@ -42,7 +37,6 @@ export const DM_MAX_LENGTH = 10_000;
 
 export type Visibility = 'public' | 'direct';
 
-const SIGNATURE = /^sha256=([A-Za-z0-9+/]{43}=)$/;
 const CRC_TOKEN = /^[\x21-\x7e]{1,1000}$/;
 
 const hmac = (secret: string, data: string | Buffer) =>
@@ -67,17 +61,14 @@ function handshake(request: WebhookRequest, channel: PlatformChannel): Handshake
   return json(200, { response_token: `sha256=${hmac(secret, token)}` });
 }
 
+/** x-twitter-webhooks-signature = "sha256=" + base64 HMAC-SHA256(consumer secret, raw body). */
 function verify(request: WebhookRequest, channel: PlatformChannel): Verification {
-  const secret = channel.secret('consumerSecret');
-  if (!secret)
-    return { ok: false, reason: 'not_configured', message: 'The channel has no X consumer secret' };
-  const sent = request.headers['x-twitter-webhooks-signature'];
-  if (!sent) return { ok: false, reason: 'missing', message: 'x-twitter-webhooks-signature is missing' };
-  const value = SIGNATURE.exec(sent.trim())?.[1];
-  if (!value || !safeEqual(value, hmac(secret, request.rawBody))) {
-    return { ok: false, reason: 'invalid', message: 'x-twitter-webhooks-signature does not match the body' };
-  }
-  return { ok: true };
+  return verifyBodySignature(request, {
+    secret: channel.secret('consumerSecret'),
+    header: 'x-twitter-webhooks-signature',
+    encoding: 'base64',
+    notConfigured: 'The channel has no X consumer secret',
+  });
 }
 
 /** What X says about an account: shown to agents, used for nothing else (no loudness bonus). */
@@ -196,27 +187,12 @@ export function parseX(body: Json, channel: PlatformChannel): ParsedWebhook {
 export const tweetLength = postLength;
 
 async function xPost(channel: PlatformChannel, path: string, body: Json): Promise<Json> {
-  const token = channel.secret('accessToken');
-  if (!token) throw new PlatformError('the channel has no X access token', true);
   const base = ((channel.settings as { apiBaseUrl?: string }).apiBaseUrl ?? X_API).replace(/\/+$/, '');
-  const res = await platformFetch(`${base}${path}`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json',
-    },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: Json = {};
-  try {
-    json = obj(JSON.parse(text), 'response');
-  } catch {}
-  if (res.status >= 200 && res.status < 300) return json;
+  const { status, text, json } = await postJson(channel, 'X', `${base}${path}`, body);
+  if (status >= 200 && status < 300) return json;
   const first = (Array.isArray(json.errors) ? json.errors[0] : undefined) as Json | undefined;
   const detail = [json.title, json.detail ?? first?.message].filter((v) => typeof v === 'string').join(': ');
-  throw responseError(res.status, `X: ${detail || text.slice(0, 200)}`);
+  throw responseError(status, `X: ${detail || text.slice(0, 200)}`);
 }
 
 export const x: ChannelPlatform = {
