@@ -229,4 +229,15 @@ describe(`web chat widget in Chromium (${engine})`, () => {
     await dialog.getByRole('button', { name: 'Send the message' }).click();
     await dialog.getByText('We will answer at owen.price@example.net').waitFor();
   });
+
+  it('an agent who signs in later is set to answer that message by email, as the form promised', async () => {
+    const later = await browser.newPage({ viewport: { width: 1366, height: 860 } });
+    await signIn(later, server.url, { tenant: slug, email: agentEmail, password: PASSWORD });
+    await later.getByRole('link', { name: /^Unassigned/ }).click();
+    const row = later.locator('tbody tr', { hasText: 'Can I move my contract to my new address?' });
+    await row.getByRole('link').first().click();
+    await later.getByTestId('timeline').getByText('Can I move my contract to my new address?').waitFor();
+    await later.locator('.composer').getByText('Sent by Email, as the chat’s offline form promised').waitFor();
+    await later.close();
+  });
 });
