@@ -24,7 +24,10 @@ export function createClient(baseUrl: string, sockets: number) {
     const res = await pool.request({
       method,
       path,
-      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+      headers:
+        body === undefined || headers['content-type']
+          ? headers
+          : { ...headers, 'content-type': 'application/json' },
       body,
     });
     return { status: res.statusCode, body: await res.body.text(), headers: res.headers };
