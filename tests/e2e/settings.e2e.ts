@@ -167,8 +167,13 @@ describe(`admin settings in Chromium (${engine})`, () => {
     );
     await row.getByRole('button', { name: `Reprocess “${subject}”` }).click();
     assert.equal((await requeued).status(), 200);
-    // The parser still refuses it, so it comes back with its first attempt counted again.
-    await page.reload();
-    await row.getByText('1 attempt', { exact: true }).waitFor();
+    // The parser still refuses it, so it comes back with its first attempt counted again, once
+    // the processor has taken it up again: reload until it is listed so.
+    const attempt = row.getByText('1 attempt', { exact: true });
+    for (let i = 0; i < 50 && (await attempt.count()) === 0; i++) {
+      await page.waitForTimeout(200);
+      await page.reload();
+    }
+    await attempt.waitFor();
   });
 });
