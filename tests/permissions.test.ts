@@ -247,6 +247,7 @@ const routes: Record<string, RouteSpec> = {
   'POST /widget/v1/offline-messages': { permission: 'public', calls: () => [] },
   'POST /widget/v1/sessions/:id/transcript': { permission: 'public', calls: () => [] },
   'POST /widget/v1/sessions/:id/attachments': { permission: 'public', calls: () => [] },
+  'GET /widget/v1/sessions/:id/attachments/:attachmentId': { permission: 'public', calls: () => [] },
   'GET /widget/v1/socket': { permission: 'public', calls: () => [] },
   'GET /api/v1/email/quarantine': {
     permission: 'email.quarantine',

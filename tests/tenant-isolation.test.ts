@@ -195,6 +195,9 @@ const walk: Record<string, (ids: Ids) => Call[]> = {
   'POST /widget/v1/sessions/:id/attachments': (ids) => [
     { url: `/widget/v1/sessions/${ids.chatSessionId}/attachments?name=a.txt&clientId=c1` },
   ],
+  'GET /widget/v1/sessions/:id/attachments/:attachmentId': (ids) => [
+    { url: `/widget/v1/sessions/${ids.chatSessionId}/attachments/${ids.attachmentId}` },
+  ],
 };
 
 /** A response with the given ids written as placeholders, to compare A's answer with a ghost's. */

@@ -121,6 +121,7 @@ export const OfflineMessageResult = Type.Object({
 });
 
 export const ChatSessionRef = Type.Object({ id: Uuid }, { additionalProperties: false });
+export const ChatFileRef = Type.Object({ id: Uuid, attachmentId: Uuid }, { additionalProperties: false });
 export const ChatAttachmentQuery = Type.Object(
   { name: Type.String({ minLength: 1, maxLength: 255 }), clientId: ClientMessageId },
   { additionalProperties: false },
@@ -138,7 +139,9 @@ export const ChatTranscriptResult = Type.Object({ to: Type.String(), queued: Typ
 export const ChatAgent = Type.Object({ name: Type.String(), avatarUrl: Nullable(Type.String()) });
 export type ChatAgent = Static<typeof ChatAgent>;
 
+/** A file on a chat message, either side's; the visitor downloads it by `id` with the session token. */
 export const ChatFile = Type.Object({
+  id: Uuid,
   filename: Type.String(),
   size: Type.Integer(),
   contentType: Type.String(),

@@ -2,8 +2,8 @@
  * The web chat widget in Chromium: a shop's page (another origin) embeds the one script tag; a
  * visitor starts a chat and writes; an agent signed in on a second page sees the case arrive
  * live, sees the visitor typing and answers; the visitor sees the answer and who is helping.
- * Markup typed into the chat stays text on both sides. With no agent signed in the widget offers
- * the offline form. axe-core checks the widget in each state; screenshots in tests/artifacts/.
+ * Markup typed into the chat stays text on both sides; files go both ways and download in the
+ * widget. With no agent signed in the widget offers the offline form. axe-core checks the widget in each state; screenshots in tests/artifacts/.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -188,12 +188,40 @@ describe(`web chat widget in Chromium (${engine})`, () => {
     await dialog.getByText('We sent the transcript to dana.whitfield@example.net.').waitFor();
   });
 
+  it('the agent sends a file in the chat; the visitor sees it and downloads exactly its bytes', async () => {
+    const png = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      Buffer.from('line test results'),
+    ]);
+    const composer = agent.locator('.composer');
+    await composer
+      .locator('input[type="file"]')
+      .setInputFiles({ name: 'line-test.png', mimeType: 'image/png', buffer: png });
+    await composer.getByRole('list', { name: 'Files to send' }).getByText('line-test.png').waitFor();
+    await agent.getByRole('textbox', { name: 'Your reply' }).fill('Here is your line test.');
+    await agent.getByRole('button', { name: 'Send reply' }).click();
+    const sent = agent.locator('[data-type="message.replied"]', { hasText: 'Here is your line test.' });
+    await sent.getByRole('link', { name: 'line-test.png' }).waitFor();
+
+    const log = widget(visitor).getByRole('dialog').getByRole('log');
+    await log.getByText('Here is your line test.').waitFor();
+    const button = log.getByRole('button', { name: `Download line-test.png (${png.length} B)` });
+    await button.waitFor();
+    // The visitor's own photo downloads the same way.
+    await log.getByRole('button', { name: /^Download router\.png \(/ }).waitFor();
+    await assertNoAxeViolations(visitor, 'the widget with files');
+    await shot(visitor, '3b-agent-file');
+    const [download] = await Promise.all([visitor.waitForEvent('download'), button.click()]);
+    assert.equal(download.suggestedFilename(), 'line-test.png');
+    assert.deepEqual(fs.readFileSync(await download.path()), png, 'the visitor gets the agent’s bytes');
+  });
+
   it('a reload continues the same chat with every message', async () => {
     await visitor.reload();
     await widget(visitor).getByRole('button', { name: 'Chat with us' }).click();
     const log = widget(visitor).getByRole('dialog').getByRole('log');
     await log.getByText('Let me look at your line.').waitFor();
-    assert.equal(await log.locator('.msg').count(), 4);
+    assert.equal(await log.locator('.msg').count(), 5);
     await log.getByText('Sent a file: router.png').waitFor();
   });
 
@@ -237,7 +265,10 @@ describe(`web chat widget in Chromium (${engine})`, () => {
     const row = later.locator('tbody tr', { hasText: 'Can I move my contract to my new address?' });
     await row.getByRole('link').first().click();
     await later.getByTestId('timeline').getByText('Can I move my contract to my new address?').waitFor();
-    await later.locator('.composer').getByText('Sent by Email, as the chat’s offline form promised').waitFor();
+    await later
+      .locator('.composer')
+      .getByText('Sent by Email, as the chat’s offline form promised')
+      .waitFor();
     await later.close();
   });
 });

@@ -1,4 +1,4 @@
-/** Files on a timeline message (an email's attachments, a chat visitor's files): each downloads. */
+/** Files on a timeline message (an email's attachments, files either side sent in the chat): each downloads. */
 import { Text } from '@mantine/core';
 import type { MessageFile } from '../../shared/api/cases.ts';
 import { byteSize } from '../ui/byte-size.ts';

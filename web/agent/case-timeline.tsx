@@ -119,6 +119,7 @@ function Entry({ entry, names, customerName }: { entry: TimelineEntry; names: Na
           </Text>
         </header>
         <div className="message-body">{message.text}</div>
+        {message.files ? <AttachmentList files={message.files} /> : null}
         {message.email ? <EmailExtras messageId={message.id} email={message.email} /> : null}
         {message.delivery?.status === 'failed' ? (
           <DeliveryFailure delivery={message.delivery} channel={message.channel} />

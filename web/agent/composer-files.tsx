@@ -1,7 +1,8 @@
 /**
  * Files to send with a reply: picked with the Attach button or dropped on the composer, listed
  * with their size, removable one by one. The server's limits are checked here first, so a file
- * that cannot go is refused before anything is uploaded, with the reason.
+ * that cannot go is refused before anything is uploaded, with the reason. In the chat only the
+ * types the widget shows may go (the server also checks the bytes).
  */
 import { Button, CloseButton, FileButton, Group, Text } from '@mantine/core';
 import { type DragEvent, useRef, useState } from 'react';
@@ -16,6 +17,8 @@ export interface AttachedFiles {
   files: File[];
   /** Why the last files offered were not attached; null when they were. */
   refusal: string | null;
+  /** The only types that may go; null, any. */
+  types: readonly string[] | null;
   add(offered: File[]): void;
   remove(index: number): void;
   clear(): void;
@@ -30,7 +33,8 @@ export interface AttachedFiles {
 
 const hasFiles = (event: DragEvent) => [...event.dataTransfer.types].includes('Files');
 
-export function useAttachedFiles(enabled: boolean): AttachedFiles {
+/** `types`: the only types that may go (a reply in the chat); null, any. */
+export function useAttachedFiles(enabled: boolean, types: readonly string[] | null = null): AttachedFiles {
   const [files, setFiles] = useState<File[]>([]);
   const [refusal, setRefusal] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
@@ -39,6 +43,12 @@ export function useAttachedFiles(enabled: boolean): AttachedFiles {
     if (offered.length === 0) return;
     const next = [...files];
     for (const file of offered) {
+      if (types && !types.includes(file.type)) {
+        setRefusal(
+          `“${file.name}” cannot go in the chat: send images (PNG, JPEG, GIF, WebP), PDF or plain text.`,
+        );
+        return;
+      }
       if (file.size > MAX_ATTACHMENT_BYTES) {
         setRefusal(
           `“${file.name}” is ${byteSize(file.size)}; one file can be ${byteSize(MAX_ATTACHMENT_BYTES)} at most.`,
@@ -65,6 +75,7 @@ export function useAttachedFiles(enabled: boolean): AttachedFiles {
   return {
     files,
     refusal,
+    types,
     add,
     remove: (index) => {
       setRefusal(null);
@@ -121,6 +132,7 @@ export function FileList({ attached, disabled }: { attached: AttachedFiles; disa
         </FileButton>
         <Text size="xs" c="dimmed">
           or drop them here · up to {MAX_ATTACHMENTS} files, {byteSize(MAX_ATTACHMENTS_TOTAL_BYTES)} in all
+          {attached.types ? ' · images, PDF or plain text' : ''}
         </Text>
       </Group>
       {files.length > 0 ? (

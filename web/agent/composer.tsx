@@ -1,6 +1,7 @@
-/** Reply to the customer or write an internal note; a reply by email may carry files. Ctrl/⌘+Enter sends. */
+/** Reply to the customer or write an internal note; a reply by email or chat may carry files. Ctrl/⌘+Enter sends. */
 import { Button, Group, SegmentedControl, Text, Textarea } from '@mantine/core';
 import { type FormEvent, type KeyboardEvent, useState } from 'react';
+import { CHAT_ATTACHMENT_TYPES } from '../../shared/api/chat.ts';
 import { channelLabels } from '../../shared/domain/channels.ts';
 import type { Case } from '../lib/api.ts';
 import { ErrorAlert } from '../ui/error-alert.tsx';
@@ -26,9 +27,9 @@ export function Composer({ current }: { current: Case }) {
   const options = useReplyOptions(current.id);
   const reply = useReplyChannel(current, options.data);
   const replyChannel = reply.channel;
-  // Files go out as email attachments: only a reply by email carries them.
-  const canAttach = kind === 'reply' && replyChannel === 'email' && !closed;
-  const attached = useAttachedFiles(canAttach);
+  // Files go out as email attachments or into the chat, where the widget shows only some types.
+  const canAttach = kind === 'reply' && (replyChannel === 'email' || replyChannel === 'chat') && !closed;
+  const attached = useAttachedFiles(canAttach, replyChannel === 'chat' ? CHAT_ATTACHMENT_TYPES : null);
   const stranded = !canAttach && attached.files.length > 0;
   // WhatsApp's window and templates, X's public or direct reply: where the reply goes decides.
   const option = kind === 'reply' ? options.data?.items.find((o) => o.type === replyChannel) : undefined;
@@ -100,7 +101,7 @@ export function Composer({ current }: { current: Case }) {
         ) : null}
         {stranded ? (
           <Text size="xs" c="red.9" mt={4}>
-            Only a reply by email carries files: remove them to send this
+            Only a reply by email or in the chat carries files: remove them to send this
             {kind === 'note' ? ' note' : ` ${channelLabels[replyChannel] ?? replyChannel} reply`}.
           </Text>
         ) : null}

@@ -29,6 +29,8 @@ input,textarea{font:inherit;color:inherit;border:1px solid #868e96;border-radius
 .msg.pending{opacity:.8}
 .msg p{margin:2px 0 0;white-space:pre-wrap;overflow-wrap:anywhere}
 .meta{display:block;font-size:12px;color:#495057}
+.files{list-style:none;margin:6px 0 0;padding:0;display:flex;flex-direction:column;gap:4px}
+.file{background:#fff;color:#1a1b1e;border-color:#868e96;padding:4px 10px;font-size:14px;text-align:left;overflow-wrap:anywhere}
 .typing,.connection{margin:0;padding:4px 14px;font-size:13px;color:#495057}
 .composer{border-top:1px solid #dee2e6;padding:10px 12px;display:flex;flex-direction:column;gap:8px}
 .row{display:flex;flex-wrap:wrap;gap:6px;align-items:center}

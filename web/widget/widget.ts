@@ -11,6 +11,7 @@
  */
 import type { ChatMessage, ChatServerFrame, ChatSession, WidgetConfig } from '../../shared/api/chat.ts';
 import { el, field, load, newId, save, textOn } from './widget-dom.ts';
+import { fileList } from './widget-files.ts';
 import {
   type ApiJson,
   type FormContext,
@@ -121,6 +122,15 @@ function start(channel: string, base: string, site: SiteOptions) {
   );
 
   const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const fetchFile = (id: string) =>
+    stored
+      ? api(`/widget/v1/sessions/${stored.id}/attachments/${id}`, {
+          headers: { authorization: `Bearer ${stored.token}` },
+        }).catch(() => null)
+      : Promise.resolve(null);
+  const tell = (text: string) => {
+    connection.textContent = text;
+  };
 
   function render() {
     const items = [...shown.values()].sort((a, b) => a.at.localeCompare(b.at) || a.id.localeCompare(b.id));
@@ -131,6 +141,7 @@ function start(channel: string, base: string, site: SiteOptions) {
         { class: `msg ${m.from}` },
         el('span', { class: 'meta' }, `${who} · ${time(m.at)}`),
         el('p', {}, m.text),
+        ...(m.attachments.length ? [fileList(m.attachments, fetchFile, tell)] : []),
       );
     });
     for (const p of pending) {

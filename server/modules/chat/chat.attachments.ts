@@ -3,7 +3,9 @@
  * allowed type whose bytes say the same (a "PNG" must start like one: SECURITY.md XS-03). The
  * bytes go to the attachment store first (durable, content-addressed), then the file is a
  * visitor message (a contact, idempotent on the client id) with an attachment row. Agents
- * download it through /api/v1/attachments/:id, always as a file.
+ * download it through /api/v1/attachments/:id, the visitor through
+ * /widget/v1/sessions/:id/attachments/:attachmentId, always as a file. An agent's files in the
+ * chat pass the same checkChatFile (addMessage).
  */
 import { and, eq, sql } from 'drizzle-orm';
 import {
@@ -64,27 +66,31 @@ export async function addVisitorFile(
   const { tenantId } = session;
   const messageId = sent.message.id;
   // A retried upload finds its message; its file row is written once, also when two race.
-  await deps.db.transaction(async (tx) => {
+  const id = await deps.db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`chat-file:${messageId}`}, 0))`);
     const [existing] = await tx
       .select({ id: attachments.id })
       .from(attachments)
       .where(and(eq(attachments.tenantId, tenantId), eq(attachments.messageId, messageId)));
-    if (existing) return;
-    await tx.insert(attachments).values({
-      tenantId,
-      messageId,
-      filename,
-      contentType,
-      size: stored.size,
-      sha256: stored.sha256,
-      storageKey: stored.key,
-    });
+    if (existing) return existing.id;
+    const [row] = await tx
+      .insert(attachments)
+      .values({
+        tenantId,
+        messageId,
+        filename,
+        contentType,
+        size: stored.size,
+        sha256: stored.sha256,
+        storageKey: stored.key,
+      })
+      .returning({ id: attachments.id });
+    return row!.id;
   });
   // Files are rare: touching each time keeps last_seen_at, which decides whether a chat continues.
   await touchSession(deps.db, tenantId, session.id, { caseId: sent.caseId, messageId });
   return {
     caseId: sent.caseId,
-    message: { ...sent.message, attachments: [{ filename, size: stored.size, contentType }] },
+    message: { ...sent.message, attachments: [{ id, filename, size: stored.size, contentType }] },
   };
 }

@@ -47,7 +47,12 @@ test('a visitor’s file becomes their message with the file, on the case, downl
   const { message } = res.json();
   assert.equal(message.from, 'visitor');
   assert.deepEqual(message.attachments, [
-    { filename: 'router lights.png', size: PNG.length, contentType: 'image/png' },
+    {
+      id: message.attachments[0].id,
+      filename: 'router lights.png',
+      size: PNG.length,
+      contentType: 'image/png',
+    },
   ]);
   // The same upload again (a retry) is the same message with one file.
   const again = await upload(session, PNG, 'image/png', 'name=router%20lights.png&clientId=f1');
@@ -57,6 +62,7 @@ test('a visitor’s file becomes their message with the file, on the case, downl
     sql`select min(id::text) as id, count(*)::int as n from attachments where tenant_id = ${t.id} and message_id = ${message.id}`,
   );
   assert.equal(file!.n, 1);
+  assert.equal(again.json().message.attachments[0].id, file!.id, 'the retry names the same file');
   const download = await app.inject({ url: `/api/v1/attachments/${file!.id}`, headers: t.headers });
   assert.equal(download.statusCode, 200);
   assert.match(String(download.headers['content-disposition']), /^attachment/);

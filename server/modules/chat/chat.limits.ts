@@ -16,6 +16,8 @@ export interface ChatLimits {
   messagesPerTenantPerMinute: number;
   /** Transcripts and uploads per IP per hour. */
   filesPerIpPerHour: number;
+  /** Downloads of the chat's files per IP per hour (a file is fetched again on each click). */
+  downloadsPerIpPerHour: number;
   transcriptsPerIpPerHour: number;
   /** Transcripts to one address per tenant per day (never a mail cannon). */
   transcriptsPerRecipientPerDay: number;
@@ -29,6 +31,7 @@ export const defaultChatLimits: ChatLimits = {
   messagesPerSessionPer10s: 20,
   messagesPerTenantPerMinute: 3000,
   filesPerIpPerHour: 30,
+  downloadsPerIpPerHour: 300,
   transcriptsPerIpPerHour: 10,
   transcriptsPerRecipientPerDay: 5,
   socketsPerSession: 5,

@@ -94,12 +94,12 @@ interface MessageRow {
   display_name: string | null;
   avatar_url: string | null;
   external_id: string | null;
-  files: { filename: string; size: number; contentType: string }[] | string | null;
+  files: ChatMessage['attachments'] | string | null;
 }
 
 const MESSAGE_COLUMNS = sql`m.id, m.case_id, m.kind, m.channel, m.text, m.created_at, u.display_name, u.avatar_url,
   c.external_id,
-  (select json_agg(json_build_object('filename', a.filename, 'size', a.size, 'contentType', a.content_type)
+  (select json_agg(json_build_object('id', a.id, 'filename', a.filename, 'size', a.size, 'contentType', a.content_type)
                    order by a.created_at)
      from attachments a where a.tenant_id = m.tenant_id and a.message_id = m.id) as files`;
 const MESSAGE_JOINS = sql`left join users u on u.tenant_id = m.tenant_id and u.id = m.author_user_id
@@ -150,27 +150,46 @@ export async function findChatMessage(db: Executor, tenantId: string, messageId:
   return row ? toChatMessage(row) : null;
 }
 
+type SessionScope = Pick<ChatSessionRow, 'tenantId' | 'customerId' | 'caseId' | 'createdAt'>;
+
 /**
- * The chat messages of a session, oldest first: both ways, on the cases its customer had since
- * the session began (a resolved case followed by a new one keeps the whole chat). Notes never.
+ * Whether message `m` is one of the session's chat messages: both ways, on the cases its
+ * customer had since the session began (a resolved case followed by a new one keeps the whole
+ * chat). Notes never. The widget shows these, and downloads only their files.
  */
+function ofSession(session: SessionScope) {
+  const since = session.createdAt.toISOString();
+  return sql`m.tenant_id = ${session.tenantId} and m.channel = 'chat' and m.kind in ('inbound', 'outbound')
+    and m.created_at >= ${since}
+    and m.case_id in (select id from cases where tenant_id = ${session.tenantId}
+                        and (customer_id = ${session.customerId} and updated_at >= ${since}
+                             or id = ${session.caseId}))`;
+}
+
+/** The session's chat messages, oldest first. */
 export async function listSessionMessages(
   db: Executor,
-  session: Pick<ChatSessionRow, 'tenantId' | 'customerId' | 'caseId' | 'createdAt'>,
+  session: SessionScope,
   limit = 500,
 ): Promise<ChatMessage[]> {
-  const since = session.createdAt.toISOString();
   const list = await rows<MessageRow>(
     db,
     sql`select ${MESSAGE_COLUMNS} from messages m ${MESSAGE_JOINS}
-        where m.tenant_id = ${session.tenantId} and m.channel = 'chat' and m.kind in ('inbound', 'outbound')
-          and m.created_at >= ${since}
-          and m.case_id in (select id from cases where tenant_id = ${session.tenantId}
-                              and (customer_id = ${session.customerId} and updated_at >= ${since}
-                                   or id = ${session.caseId}))
+        where ${ofSession(session)}
         order by m.created_at desc, m.id desc limit ${limit}`,
   );
   return list.reverse().map(toChatMessage);
+}
+
+/** A file on one of the session's messages, as the visitor may download it; else null. */
+export async function findSessionFile(db: Executor, session: SessionScope, attachmentId: string) {
+  const [row] = await rows<{ filename: string; content_type: string; storage_key: string }>(
+    db,
+    sql`select a.filename, a.content_type, a.storage_key from attachments a
+        join messages m on m.tenant_id = a.tenant_id and m.id = a.message_id
+        where a.tenant_id = ${session.tenantId} and a.id = ${attachmentId} and ${ofSession(session)}`,
+  );
+  return row ? { filename: row.filename, contentType: row.content_type, storageKey: row.storage_key } : null;
 }
 
 /** The case's owner as the visitor sees them (name and photo); null while it has none. */

@@ -12,6 +12,7 @@ import {
   ChatAttachmentQuery,
   ChatAttachmentResult,
   type ChatChannelSettings,
+  ChatFileRef,
   ChatSession,
   ChatSessionInput,
   ChatSessionRef,
@@ -30,10 +31,12 @@ import type { Presence } from '../../realtime/presence.ts';
 import type { AttachmentStore } from '../email/email.attachments.ts';
 import type { RawMailStore } from '../email/email.inbound.ts';
 import type { ThreadingSecret } from '../email/email.threading.ts';
+import { downloadHeaders } from '../messages/message-email.ts';
 import { addVisitorFile } from './chat.attachments.ts';
 import { widgetBundle } from './chat.bundle.ts';
 import { type ChatHub, createChatHub } from './chat.hub.ts';
 import { type ChatLimits, defaultChatLimits, rateLimited, windowLimiter } from './chat.limits.ts';
+import { findSessionFile } from './chat.queries.ts';
 import {
   getChatChannel,
   resumeChatSession,
@@ -285,6 +288,30 @@ export async function chatWidgetRoutes(app: App, options: ChatWidgetOptions): Pr
         },
       );
     });
+
+    scope.get(
+      '/widget/v1/sessions/:id/attachments/:attachmentId',
+      {
+        config: { permission: 'public', ...perIp(limits.downloadsPerIpPerHour) },
+        schema: {
+          tags: ['widget'],
+          summary:
+            "Download a file of the chat, either side's (Authorization: Bearer <session token>); always as a file",
+          security: [],
+          params: ChatFileRef,
+          response: { '4xx': ErrorResponse },
+        },
+      },
+      async (request, reply) => {
+        const { id, attachmentId } = request.params as { id: string; attachmentId: string };
+        const { session } = await resumeChatSession(db, bearer(request), id);
+        // Only files on this session's own chat messages; anything else is as if it did not exist.
+        const file = await findSessionFile(db, session, attachmentId);
+        if (!file) throw new AppError('attachment_not_found', 'No such file in this chat');
+        const bytes = await options.store.get(file.storageKey);
+        return reply.headers(downloadHeaders(file)).send(bytes);
+      },
+    );
 
     scope.get(
       '/widget/v1/socket',

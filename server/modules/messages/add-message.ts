@@ -7,8 +7,8 @@ import { type NewEvent, recordEvents } from '../../events/publish.ts';
 import { getCaseRow, toCase } from '../cases/cases.queries.ts';
 import { queueDelivery, sendsOnPlatform } from '../channels/channels.deliveries.ts';
 import { preparePlatformReply } from '../channels/channels.reply-rules.ts';
+import { checkChatFile } from '../chat/chat.attachments.ts';
 import type { AttachmentStore, StoredAttachment } from '../email/email.attachments.ts';
-
 import { enqueueReply, type MailKeys } from '../email/email.reply.ts';
 import { cleanName } from './message-email.ts';
 import { insertMessage } from './messages.queries.ts';
@@ -26,7 +26,10 @@ export interface AddMessageOptions {
   email?: MailKeys;
   /** Where attachment bytes are kept; needed when `files` are given. */
   store?: AttachmentStore;
-  /** Files sent with a reply by email: stored, listed on the message and attached to the mail. */
+  /**
+   * Files sent with a reply by email (attached to the mail) or in the chat (the widget's types
+   * only, pushed to the visitor with the message): stored and listed on the message.
+   */
   files?: Upload[];
   /** A reply on a messaging platform (SMS, WhatsApp, …) is queued for its sender (the API). */
   deliveries?: boolean;
@@ -35,7 +38,7 @@ export interface AddMessageOptions {
 }
 
 const notSent = (why: string) =>
-  new AppError('attachments_not_sent', `Files can only be sent with a reply by email: ${why}`, [
+  new AppError('attachments_not_sent', `Files go only with a reply by email or in the chat: ${why}`, [
     { path: 'body.files', message: why },
   ]);
 
@@ -53,19 +56,24 @@ export async function addMessage(
   const authorUserId = ctx.actor.type === 'user' ? ctx.actor.id : null;
   const files = (options.files ?? []).map((f) => ({ ...f, filename: cleanName(f.filename) }));
   if (files.length > 0 && input.kind !== 'reply') throw notSent('a note is never sent');
-  if (files.length > 0 && (!options.store || !options.email)) throw notSent('this reply is not mailed');
-  // Bytes first, durable before a row names them; the store is content-addressed, so a reply
-  // rolled back below leaves files no row names, which the same upload later finds in place.
-  const kept: StoredAttachment[] = [];
-  for (const f of files) kept.push(await options.store!.put(f.content, f));
+  if (files.length > 0 && !options.store) throw notSent('this reply keeps no files');
   return ctx.db.transaction(async (tx) => {
     const current = await getCaseRow(tx, ctx.tenantId, ref, { lock: true });
     if (input.kind === 'reply' && current.status === 'closed') {
       throw new AppError('invalid_transition', 'A closed case takes no replies; reopen it first');
     }
     const channel = input.channel ?? (await defaultReply(tx, ctx.tenantId, current)).channel;
+    if (files.length > 0 && channel !== 'email' && channel !== 'chat')
+      throw notSent(`this reply goes out by ${channel}`);
+    // The widget shows images, PDF and text only, and a file must be what it says (XS-03).
+    if (channel === 'chat') for (const f of files) f.contentType = checkChatFile(f.contentType, f.content);
     // WhatsApp's 24-hour window and templates, X's public or direct reply, each platform's length.
     const platform = await preparePlatformReply(tx, ctx.tenantId, current, { ...input, channel }, ctx.now());
+    // Bytes once the reply may carry them, durable before a row names them; the store is
+    // content-addressed, so a reply rolled back below leaves files no row names, which the same
+    // upload later finds in place.
+    const kept: StoredAttachment[] = [];
+    for (const f of files) kept.push(await options.store!.put(f.content, f));
     const message = await insertMessage(tx, {
       tenantId: ctx.tenantId,
       caseId: current.id,
@@ -95,24 +103,30 @@ export async function addMessage(
               options.email,
             )
           : null;
-    if (files.length > 0) {
-      if (delivery === null || channel !== 'email') {
-        throw notSent(
-          channel === 'email' ? 'the organisation has no email channel' : `this reply goes out by ${channel}`,
-        );
-      }
-      await tx.insert(attachments).values(
-        files.map((f, i) => ({
-          tenantId: ctx.tenantId,
-          messageId: message.id,
-          filename: f.filename,
-          contentType: f.contentType,
-          size: kept[i]!.size,
-          sha256: kept[i]!.sha256,
-          storageKey: kept[i]!.key,
-        })),
-      );
-    }
+    if (files.length > 0 && channel === 'email' && delivery === null)
+      throw notSent('the organisation has no email channel');
+    const saved =
+      files.length === 0
+        ? []
+        : await tx
+            .insert(attachments)
+            .values(
+              files.map((f, i) => ({
+                tenantId: ctx.tenantId,
+                messageId: message.id,
+                filename: f.filename,
+                contentType: f.contentType,
+                size: kept[i]!.size,
+                sha256: kept[i]!.sha256,
+                storageKey: kept[i]!.key,
+              })),
+            )
+            .returning({
+              id: attachments.id,
+              filename: attachments.filename,
+              contentType: attachments.contentType,
+              size: attachments.size,
+            });
     const events: NewEvent[] = [
       {
         type: input.kind === 'reply' ? 'message.replied' : 'message.noted',
@@ -155,7 +169,9 @@ export async function addMessage(
       .select()
       .from(messages)
       .where(and(eq(messages.tenantId, ctx.tenantId), eq(messages.id, message.id)));
-    return { message: toTimelineMessage(stored!, delivery), case: toCase(row) };
+    // The timeline lists a chat message's files on it (an email's are in its email details).
+    const shown = channel === 'chat' ? saved : [];
+    return { message: toTimelineMessage(stored!, delivery, null, null, shown), case: toCase(row) };
   });
 }
 

@@ -33,7 +33,7 @@ export function messagesRoutes(app: FastifyInstance, options: MessagesRoutesOpti
           tags: ['messages'],
           summary: 'Reply to the customer or add an internal note',
           description:
-            'JSON, or multipart/form-data with the same fields plus files (a reply by email only).',
+            'JSON, or multipart/form-data with the same fields plus files: a reply by email, or in the chat (images, PDF or plain text whose bytes match their type, as the widget takes).',
           params: CaseRef,
           body: {
             content: {
