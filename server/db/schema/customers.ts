@@ -31,7 +31,9 @@ export const organisations = pgTable(
 export const customers = pgTable(
   'customers',
   {
-    tenantId: tenantId().references(() => tenants.id),
+    // No foreign key to tenants (as on cases): the intake creates customers concurrently, and
+    // each key check would take a share lock on the one tenant row (migration 0010).
+    tenantId: tenantId(),
     id: id(),
     name: text('name'),
     organisationId: uuid('organisation_id'),

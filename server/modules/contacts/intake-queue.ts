@@ -13,6 +13,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import pg from 'pg';
 import { type Db, rows, sql } from '../../db/client.ts';
+import { sqlState } from '../../lib/retry.ts';
 
 /** receive_contact's parameters, by name. */
 export interface IntakeItem {
@@ -63,8 +64,9 @@ export class IntakeQueue {
   /** Notices are announced by this queue after commit (a pool), not by the trigger at commit. */
   readonly #notifyAfterCommit: boolean;
   #waiting: Pending[] = [];
-  /** The notices sent so far, one statement after another: in the order the batches committed. */
-  #announced: Promise<void> = Promise.resolve();
+  /** Notices of committed batches not yet sent; one statement sends them at a time. */
+  #notices: unknown[] = [];
+  #announcing = false;
 
   /** `batches`: how many may be written at once, each on its counter shard (0-3, migration 0006). */
   constructor(db: Db, log: FastifyBaseLogger, batches: 1 | 2 | 3 | 4) {
@@ -110,49 +112,85 @@ export class IntakeQueue {
     }
   }
 
+  /**
+   * Without isolation first: one failing contact then fails the whole batch, which is written
+   * again with each contact in its own subtransaction, so only that one fails. Alone, a contact
+   * needs no isolation: its failure is its outcome.
+   */
   async #write(batch: Pending[], shard: number): Promise<void> {
+    let outcomes: IntakeOutcome<Notices>[];
     try {
-      const [row] = await rows<{ r: IntakeOutcome<{ notices?: unknown[] | null }>[] }>(
-        this.#db,
-        sql`select receive_contacts(${JSON.stringify(batch.map((p) => p.item))}::jsonb, ${shard}::smallint,
-                                    ${this.#notifyAfterCommit}) as r`,
-      );
-      batch.forEach((p, i) => {
-        p.resolve(row!.r[i]!);
-      });
-      if (this.#notifyAfterCommit) this.#announce(row!.r);
+      outcomes = await this.#receive(batch, shard, false);
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      // A statement the database refused has a SQLSTATE; a lost connection has none.
+      const code = sqlState(err);
+      try {
+        if (batch.length === 1 && code) {
+          outcomes = [{ error: code, message: databaseMessage(err) }];
+        } else if (code) {
+          outcomes = await this.#receive(batch, shard, true);
+        } else {
+          throw err;
+        }
+      } catch (again) {
+        for (const p of batch) p.reject(again);
+        return;
+      }
     }
+    batch.forEach((p, i) => {
+      p.resolve(outcomes[i]!);
+    });
+    if (this.#notifyAfterCommit) this.#announce(outcomes);
+  }
+
+  async #receive(batch: Pending[], shard: number, isolate: boolean): Promise<IntakeOutcome<Notices>[]> {
+    const [row] = await rows<{ r: IntakeOutcome<Notices>[] }>(
+      this.#db,
+      sql`select receive_contacts(${JSON.stringify(batch.map((p) => p.item))}::jsonb, ${shard}::smallint,
+                                  ${this.#notifyAfterCommit}, ${isolate}) as r`,
+    );
+    return row!.r;
   }
 
   /**
-   * The committed batch's notices, in one statement that writes nothing (so it takes the
-   * notification lock only for a moment). Lost only if this process dies between the commit
-   * and this statement; the events themselves are committed and every view reads them there.
+   * The committed batches' notices, in statements that write nothing (so each takes the
+   * notification lock only for a moment). While one is being sent, the notices of batches that
+   * commit meanwhile gather and leave together in the next, in the order the batches' results
+   * arrived here (usually, not always, the commit order: a blocked batch can finish before the
+   * one it waited for has answered). Lost only if this process dies between a commit and its
+   * statement; the events themselves are committed and every view reads them there.
    */
-  #announce(outcomes: IntakeOutcome<{ notices?: unknown[] | null }>[]): void {
-    const notices = outcomes.flatMap((o) => ('ok' in o ? (o.ok.notices ?? []) : []));
-    if (notices.length === 0) return;
-    const payloads = JSON.stringify(notices.map((n) => JSON.stringify(n)));
-    // Chained, so notices leave in the order the batches' results arrived here (two statements
-    // on two pooled connections could overtake each other). That is usually, not always, the
-    // commit order: a blocked batch can finish before the one it waited for has answered.
-    this.#announced = this.#announced.then(() =>
-      rows(
-        this.#db,
-        sql`select pg_notify('rapport_events', n) from jsonb_array_elements_text(${payloads}::jsonb) as n`,
-      ).then(
-        () => {},
-        (err: unknown) => {
+  #announce(outcomes: IntakeOutcome<Notices>[]): void {
+    for (const o of outcomes) if ('ok' in o && o.ok.notices) this.#notices.push(...o.ok.notices);
+    if (this.#announcing || this.#notices.length === 0) return;
+    this.#announcing = true;
+    void (async () => {
+      while (this.#notices.length > 0) {
+        const notices = this.#notices;
+        this.#notices = [];
+        const payloads = JSON.stringify(notices.map((n) => JSON.stringify(n)));
+        try {
+          await rows(
+            this.#db,
+            sql`select pg_notify('rapport_events', n) from jsonb_array_elements_text(${payloads}::jsonb) as n`,
+          );
+        } catch (err) {
           this.#log.warn(
             { err, notices: notices.length },
-            'realtime notices of an intake batch were not sent',
+            'realtime notices of intake batches were not sent',
           );
-        },
-      ),
-    );
+        }
+      }
+      this.#announcing = false;
+    })();
   }
+}
+
+type Notices = { notices?: unknown[] | null };
+
+function databaseMessage(err: unknown): string {
+  const e = err as { message?: string; cause?: { message?: string } };
+  return e.cause?.message ?? e.message ?? String(err);
 }
 
 function compare(a: string, b: string): number {
