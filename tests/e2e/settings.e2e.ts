@@ -168,11 +168,18 @@ describe(`admin settings in Chromium (${engine})`, () => {
     await row.getByRole('button', { name: `Reprocess “${subject}”` }).click();
     assert.equal((await requeued).status(), 200);
     // The parser still refuses it, so it comes back with its first attempt counted again, once
-    // the processor has taken it up again: reload until it is listed so.
+    // the processor has taken it up again. The row on screen still shows the first round's
+    // "1 attempt" until the list is fetched again, so each look is at a freshly loaded list.
     const attempt = row.getByText('1 attempt', { exact: true });
-    for (let i = 0; i < 50 && (await attempt.count()) === 0; i++) {
-      await page.waitForTimeout(200);
+    for (let i = 0; i < 50; i++) {
+      const listed = page.waitForResponse(
+        (r) => r.url().endsWith('/api/v1/email/quarantine') && r.request().method() === 'GET',
+      );
       await page.reload();
+      await listed;
+      await page.getByTestId('quarantine-table').or(page.getByTestId('quarantine-empty')).waitFor();
+      if ((await attempt.count()) > 0) break;
+      await page.waitForTimeout(200);
     }
     await attempt.waitFor();
   });
