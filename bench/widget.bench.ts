@@ -215,6 +215,10 @@ async function runEngine(engine: Engine): Promise<Row> {
       visitors[n % visitors.length]!.ws.send('{"type":"ping"}');
     });
     await new Promise((r) => setTimeout(r, 500));
+    /** Waits (up to 5 s) until the agents' sockets announced `n` of the measured messages. */
+    const announced = async (n: number) => {
+      for (let i = 0; i < 100 && latencies.length < n; i++) await new Promise((r) => setTimeout(r, 50));
+    };
     const chat = (n: number) => {
       const v = visitors[(n * 7919) % visitors.length]!;
       const caseId = caseOf.get(v.ws)!;
@@ -228,11 +232,11 @@ async function runEngine(engine: Engine): Promise<Row> {
     // Warm-up at the measured rate (the server's pool and caches as under steady load), then
     // its latencies are dropped once every warm-up message was announced.
     const warm = await openLoop(RATE, options.warmupMs, (n) => chat(1_000_000 + n));
-    for (let i = 0; i < 100 && latencies.length < warm; i++) await new Promise((r) => setTimeout(r, 50));
+    await announced(warm);
     latencies.length = 0;
 
     const sent = await openLoop(RATE, options.durationMs, chat);
-    for (let i = 0; i < 100 && latencies.length < sent; i++) await new Promise((r) => setTimeout(r, 50));
+    await announced(sent);
     const rssMb = rss(server.child.pid!);
     latencies.sort((a, b) => a - b);
     pongs.sort((a, b) => a - b);

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { eventually } from '../../../tests/support/eventually.ts';
 import {
   ACCOUNT_SID,
   inboundSms,
@@ -63,12 +64,8 @@ async function deliveryOf(t: given.GivenTenant, caseId: string, messageId: strin
  */
 async function sentTo(from: string) {
   await app.channelDeliveries.drain();
-  for (let i = 0; i < 100; i++) {
-    const sent = twilio.sent.find((m) => m.to === from);
-    if (sent) return sent;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`Twilio never received the reply to ${from}`);
+  await eventually(`Twilio has the reply to ${from}`, () => twilio.sent.some((m) => m.to === from));
+  return twilio.sent.find((m) => m.to === from)!;
 }
 
 async function postStatus(
@@ -97,10 +94,10 @@ test('an agent’s reply to a texting customer goes out by SMS from the channel�
   assert.equal(sent.body, 'Sorry about that — we are resetting your line now.');
   assert.equal(sent.statusCallback, channel.url, 'status callbacks come back to the channel’s webhook');
   const messageId = res.json().message.id;
-  for (let i = 0; i < 100 && (await deliveryOf(t, caseId, messageId)).status !== 'sent'; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.equal((await deliveryOf(t, caseId, messageId)).status, 'sent');
+  await eventually(
+    'the reply shows as sent',
+    async () => (await deliveryOf(t, caseId, messageId)).status === 'sent',
+  );
 
   for (const status of ['sent', 'delivered'] as const) {
     const cb = await postStatus(

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { sql } from 'drizzle-orm';
 import type { WebSocket } from 'ws';
+import { eventually } from '../../../tests/support/eventually.ts';
 import * as given from '../../../tests/support/given.ts';
 import { engine, startTestApp, TEST_SECRET } from '../../../tests/support/test-app.ts';
 import { startSession } from '../../../tests/support/visitor.ts';
@@ -46,10 +47,6 @@ async function agentOnline(t: given.GivenTenant): Promise<WebSocket> {
   return app.injectWS('/api/v1/realtime', { headers: { cookie: session.cookie } });
 }
 
-const eventually = async (check: () => Promise<boolean>) => {
-  for (let i = 0; i < 200 && !(await check()); i++) await new Promise((r) => setTimeout(r, 10));
-};
-
 test('the config names the chat and is offline until an agent signs in, online while one is there', async () => {
   const t = await given.tenant(app);
   const channel = await given.chatChannel(t, {
@@ -70,10 +67,10 @@ test('the config names the chat and is offline until an agent signs in, online w
     },
   );
   const ws = await agentOnline(t);
-  await eventually(async () => (await config(channel.id)).online);
+  await eventually('the chat is online', async () => (await config(channel.id)).online);
   assert.equal((await config(channel.id)).online, true);
   ws.terminate();
-  await eventually(async () => !(await config(channel.id)).online);
+  await eventually('the chat is offline', async () => !(await config(channel.id)).online);
   assert.equal((await config(channel.id)).offlineReason, 'no_agent', 'offline again once the agent left');
 });
 
@@ -113,7 +110,7 @@ test('outside business hours the chat is offline even with agents signed in', as
   });
   const always = await given.chatChannel(t);
   const ws = await agentOnline(t);
-  await eventually(async () => (await config(always.id)).online);
+  await eventually('the chat is online', async () => (await config(always.id)).online);
   assert.equal((await config(always.id)).online, true, 'someone is there');
   const c = await config(channel.id);
   assert.equal(c.online, false);
