@@ -7,12 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
+import helmet from 'helmet';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import type { Permission } from '../shared/domain/permissions.ts';
@@ -160,7 +160,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     if (schema?.params) request.params = Value.Convert(schema.params as TSchema, request.params);
   });
   await app.register(cookie, { secret: options.secret });
-  await app.register(helmet, {
+  // Security headers, built once: the Fastify plugin rebuilt helmet's middleware on every request.
+  const securityHeaders = helmet({
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
@@ -171,6 +172,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
         frameAncestors: ["'none'"],
       },
     },
+  });
+  app.addHook('onRequest', (request, reply, done) => {
+    securityHeaders(request.raw, reply.raw, () => done());
   });
   // Limits are per route (sign-in); the store is per node until a shared one is configured.
   await app.register(rateLimit, { global: false });

@@ -64,6 +64,8 @@ export class IntakeQueue {
   /** Notices are announced by this queue after commit (a pool), not by the trigger at commit. */
   readonly #notifyAfterCommit: boolean;
   #waiting: Pending[] = [];
+  /** Size of the batch being written on each busy shard. */
+  readonly #sizes = new Map<number, number>();
   /** Notices of committed batches not yet sent; one statement sends them at a time. */
   #notices: unknown[] = [];
   #announcing = false;
@@ -89,8 +91,18 @@ export class IntakeQueue {
     });
   }
 
+  /**
+   * A batch goes when no batch is being written, or when as many contacts wait as the smallest
+   * batch in flight holds. Started at once, a second batch took the two or three contacts that
+   * had just arrived, and every contact paid a bigger share of a commit and a statement: at 16
+   * clients the pipeline ran batches of about 3 and the database spent 30 % more per contact.
+   */
   #pump(): void {
-    while (this.#freeShards.length > 0 && this.#waiting.length > 0) {
+    while (
+      this.#freeShards.length > 0 &&
+      this.#waiting.length > 0 &&
+      this.#waiting.length >= this.#writing()
+    ) {
       let n = 0;
       let bytes = 0;
       while (
@@ -105,11 +117,20 @@ export class IntakeQueue {
       // batches then lock customers and cases in the same order and cannot deadlock on them.
       const batch = this.#waiting.splice(0, n).sort((a, b) => compare(a.key, b.key));
       const shard = this.#freeShards.pop()!;
+      this.#sizes.set(shard, batch.length);
       void this.#write(batch, shard).finally(() => {
+        this.#sizes.delete(shard);
         this.#freeShards.push(shard);
         this.#pump();
       });
     }
+  }
+
+  /** The smallest batch being written, 0 when none is. */
+  #writing(): number {
+    let smallest = 0;
+    for (const size of this.#sizes.values()) smallest = smallest === 0 ? size : Math.min(smallest, size);
+    return smallest;
   }
 
   /**

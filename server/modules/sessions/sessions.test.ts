@@ -240,3 +240,15 @@ test('a deactivated user’s session, an expired session and a tampered cookie g
   );
   assert.equal((await whoAmI(old.cookie)).statusCode, 401);
 });
+
+test('every response carries the security headers: a strict content policy, no framing, no sniffing', async () => {
+  for (const url of ['/', '/api/v1/health', '/api/v1/no-such-route']) {
+    const res = await app.inject({ url });
+    const csp = String(res.headers['content-security-policy']);
+    assert.match(csp, /default-src 'self'/, url);
+    assert.match(csp, /script-src 'self'(;|$)/, url);
+    assert.match(csp, /frame-ancestors 'none'/, url);
+    assert.equal(res.headers['x-content-type-options'], 'nosniff', url);
+    assert.equal(res.headers['x-frame-options'], 'SAMEORIGIN', url);
+  }
+});
