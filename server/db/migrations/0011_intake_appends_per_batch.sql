@@ -4,6 +4,10 @@
 -- their ids taken up front; receive_contacts appends them when the batch is decided. Isolated
 -- (each contact in its own subtransaction, after a batch failed) it appends each contact's rows
 -- at once, so a duplicate external id within one batch is found as before.
+-- A contact can carry what its platform says about the sender (p_item.profile: an X follower
+-- count, a WhatsApp display name, an SMS sender's city), kept on their identity for agents to
+-- read and nothing else (tests/no-loudness-bonus.test.ts); the latest message's profile wins.
+-- It used to be a statement and a commit of its own after each webhook's contacts.
 DROP FUNCTION receive_contacts(jsonb, smallint, boolean, boolean);
 --> statement-breakpoint
 DROP FUNCTION receive_contact_item(jsonb);
@@ -30,6 +34,7 @@ DECLARE
   p_case_id uuid := (p_item->>'caseId')::uuid;
   p_automatic boolean := coalesce((p_item->>'automatic')::boolean, false);
   p_continuation boolean := coalesce((p_item->>'continuation')::boolean, false);
+  p_profile jsonb := p_item->'profile';
   v_contact contacts;
   v_customer customers;
   v_case cases;
@@ -68,16 +73,23 @@ BEGIN
     FOR UPDATE OF c;
   IF NOT FOUND THEN
     INSERT INTO customers (tenant_id, name) VALUES (p_tenant, p_name) RETURNING * INTO v_customer;
-    INSERT INTO customer_identities (tenant_id, customer_id, kind, platform, value)
-      VALUES (p_tenant, v_customer.id, p_kind, p_platform, p_value);
+    INSERT INTO customer_identities (tenant_id, customer_id, kind, platform, value, profile)
+      VALUES (p_tenant, v_customer.id, p_kind, p_platform, p_value, p_profile);
     v_new_customer := true;
     v_event_types := v_event_types || 'customer.created'::text;
     v_event_cases := v_event_cases || NULL::uuid;
     v_event_data := v_event_data || jsonb_build_object(
       'customerId', v_customer.id, 'identity', jsonb_build_object('kind', p_kind, 'value', p_value));
-  ELSIF p_name IS NOT NULL AND v_customer.name IS NULL THEN
-    UPDATE customers SET name = p_name, updated_at = now()
-      WHERE tenant_id = p_tenant AND id = v_customer.id RETURNING * INTO v_customer;
+  ELSE
+    IF p_name IS NOT NULL AND v_customer.name IS NULL THEN
+      UPDATE customers SET name = p_name, updated_at = now()
+        WHERE tenant_id = p_tenant AND id = v_customer.id RETURNING * INTO v_customer;
+    END IF;
+    IF p_profile IS NOT NULL THEN
+      UPDATE customer_identities SET profile = p_profile
+        WHERE tenant_id = p_tenant AND kind = p_kind AND platform = p_platform AND value = p_value
+          AND profile IS DISTINCT FROM p_profile;
+    END IF;
   END IF;
 
   IF p_case_id IS NOT NULL THEN

@@ -1,8 +1,8 @@
 /**
  * What a verified webhook delivery does: each inbound message becomes a contact through the
  * intake (idempotent on the platform's message id, so a redelivery or a concurrent duplicate
- * stores one message) and what the platform says about its sender is kept on their identity,
- * each status callback moves its delivery on, each finished call is logged.
+ * stores one message), with what the platform says about its sender kept on their identity in
+ * the same transaction; each status callback moves its delivery on, each finished call is logged.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Channel } from '../../../shared/domain/channels.ts';
@@ -10,7 +10,6 @@ import { systemActor } from '../../context.ts';
 import type { Db } from '../../db/client.ts';
 import { receiveContact } from '../contacts/receive-contact.ts';
 import { applyStatus } from './channels.deliveries.ts';
-import { recordProfiles } from './channels.profiles.ts';
 import type { ChannelRow } from './channels.queries.ts';
 import type { CallRecord, ParsedWebhook } from './platforms/platform.ts';
 
@@ -40,20 +39,22 @@ export async function receiveWebhook(deps: WebhookDeps, channel: ChannelRow, par
     now: () => new Date(),
   };
   for (const c of parsed.contacts) {
-    const result = await receiveContact(ctx, {
-      channel: channel.type as Channel,
-      from: { identity: c.identity, ...(c.name ? { name: c.name.slice(0, 200) } : {}) },
-      text: c.text.slice(0, TEXT_MAX),
-      externalId: c.externalId,
-      ...(c.receivedAt ? { receivedAt: c.receivedAt } : {}),
-      // Which of the tenant's channels it came in on and from whom: replies go back the same way.
-      attributes: { from: c.identity, ...c.attributes, channelId: channel.id },
-    });
+    const result = await receiveContact(
+      ctx,
+      {
+        channel: channel.type as Channel,
+        from: { identity: c.identity, ...(c.name ? { name: c.name.slice(0, 200) } : {}) },
+        text: c.text.slice(0, TEXT_MAX),
+        externalId: c.externalId,
+        ...(c.receivedAt ? { receivedAt: c.receivedAt } : {}),
+        // Which of the tenant's channels it came in on and from whom: replies go back the same way.
+        attributes: { from: c.identity, ...c.attributes, channelId: channel.id },
+      },
+      c.attributes.profile ? { profile: c.attributes.profile } : {},
+    );
     if (result.duplicate) outcome.duplicates++;
     else outcome.created++;
   }
-  // After the contacts: a new sender's identity exists only once the intake created it.
-  await recordProfiles(deps.db, channel, parsed.contacts);
   for (const s of parsed.statuses) {
     if (await applyStatus(deps.db, channel, s)) outcome.statuses++;
   }

@@ -37,6 +37,8 @@ export interface IntakeItem {
   automatic?: boolean;
   /** A further line of a live conversation on caseId: stored, not a new contact (migration 0009). */
   continuation?: boolean;
+  /** What the platform says about the sender, kept on their identity (migration 0011). */
+  profile?: Record<string, unknown>;
 }
 
 /** One contact's result: receive_contact's JSON, or the SQLSTATE that rolled it back alone. */

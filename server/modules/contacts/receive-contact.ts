@@ -59,6 +59,13 @@ export interface IntakeOptions {
    * parser, which accepts quoted local parts and dotless domains the typed-in form refuses).
    */
   identity?: ParsedIdentity;
+  /**
+   * What the platform says about the sender (an X screen name, follower count and "verified"
+   * badge, a WhatsApp display name), kept on their identity for agents to read; the latest
+   * message's wins. Information only: nothing reads it for priority, routing or SLA
+   * (tests/no-loudness-bonus.test.ts).
+   */
+  profile?: Record<string, unknown>;
 }
 
 export async function receiveContact(
@@ -86,6 +93,7 @@ export async function receiveContact(
     caseId: options.caseId ?? null,
     automatic: options.automatic ?? false,
     continuation: options.continuation === true && options.caseId !== undefined,
+    ...(options.profile && Object.keys(options.profile).length > 0 ? { profile: options.profile } : {}),
   };
 
   for (let attempt = 1; ; attempt++) {
