@@ -1,9 +1,7 @@
--- The intake writes a batch's messages, contacts and events with one statement each instead of
--- three per contact. receive_contact now decides a contact (customer, case, conversation: what
--- later contacts of the same batch must see at once) and hands back the rows to append, with
--- their ids taken up front; receive_contacts appends them when the batch is decided. Isolated
--- (each contact in its own subtransaction, after a batch failed) it appends each contact's rows
--- at once, so a duplicate external id within one batch is found as before.
+-- receive_contact takes the intake item as JSON: the SQL wrapper that spread it into parameters
+-- (receive_contact_item, 0010) was planned afresh in every batch. A case opened just now skips
+-- the lookup of its conversation (it has none yet), and receive_contacts gathers its results in
+-- an array turned into JSON once instead of copying the JSON array at every contact.
 -- A contact can carry what its platform says about the sender (p_item.profile: an X follower
 -- count, a WhatsApp display name, an SMS sender's city), kept on their identity for agents to
 -- read and nothing else (tests/no-loudness-bonus.test.ts); the latest message's profile wins.
@@ -15,10 +13,8 @@ DROP FUNCTION receive_contact_item(jsonb);
 DROP FUNCTION receive_contact(uuid, text, uuid, text, text, text, text, text, text, text, text, integer,
   timestamptz, jsonb, uuid, boolean, boolean);
 --> statement-breakpoint
-CREATE FUNCTION receive_contact(
-  p_item jsonb,
-  OUT r_result jsonb, OUT r_message messages, OUT r_contact contacts, OUT r_events events[]
-) LANGUAGE plpgsql AS $$
+CREATE FUNCTION receive_contact(p_item jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
 DECLARE
   p_tenant uuid := (p_item->>'tenant')::uuid;
   p_actor_type text := p_item->>'actorType';
@@ -40,28 +36,25 @@ DECLARE
   v_case cases;
   v_before_status text;
   v_new_customer boolean := false;
-  v_opened boolean := false;
   v_repeat boolean;
   v_continues boolean;
   v_reopen boolean;
   v_status text;
   v_conversation uuid;
-  v_event events;
-  v_event_types text[] := '{}';
-  v_event_data jsonb[] := '{}';
-  v_event_cases uuid[] := '{}';
-  v_notices jsonb := '[]'::jsonb;
+  v_message uuid;
+  v_customer_event jsonb;
+  v_case_event text;
+  v_case_data jsonb;
+  v_events jsonb;
 BEGIN
-  r_events := '{}';
   IF p_external_id IS NOT NULL THEN
     SELECT * INTO v_contact FROM contacts
       WHERE tenant_id = p_tenant AND channel = p_channel AND external_id = p_external_id;
     IF FOUND THEN
       SELECT * INTO v_case FROM cases WHERE tenant_id = p_tenant AND id = v_contact.case_id;
       SELECT * INTO v_customer FROM customers WHERE tenant_id = p_tenant AND id = v_contact.customer_id;
-      r_result := jsonb_build_object('duplicate', true, 'repeat', v_contact.repeat, 'contact', to_jsonb(v_contact),
+      RETURN jsonb_build_object('duplicate', true, 'repeat', v_contact.repeat, 'contact', to_jsonb(v_contact),
         'case', to_jsonb(v_case), 'customer', customer_json(v_customer));
-      RETURN;
     END IF;
   END IF;
 
@@ -76,9 +69,7 @@ BEGIN
     INSERT INTO customer_identities (tenant_id, customer_id, kind, platform, value, profile)
       VALUES (p_tenant, v_customer.id, p_kind, p_platform, p_value, p_profile);
     v_new_customer := true;
-    v_event_types := v_event_types || 'customer.created'::text;
-    v_event_cases := v_event_cases || NULL::uuid;
-    v_event_data := v_event_data || jsonb_build_object(
+    v_customer_event := jsonb_build_object(
       'customerId', v_customer.id, 'identity', jsonb_build_object('kind', p_kind, 'value', p_value));
   ELSE
     IF p_name IS NOT NULL AND v_customer.name IS NULL THEN
@@ -131,13 +122,11 @@ BEGIN
       WHERE tenant_id = p_tenant AND id = v_case.id
       RETURNING * INTO v_case;
     IF v_reopen THEN
-      v_event_types := v_event_types || 'case.reopened'::text;
-      v_event_cases := v_event_cases || v_case.id;
-      v_event_data := v_event_data || jsonb_build_object('from', v_before_status, 'by', 'contact');
+      v_case_event := 'case.reopened';
+      v_case_data := jsonb_build_object('from', v_before_status, 'by', 'contact');
     ELSIF v_status <> v_before_status THEN
-      v_event_types := v_event_types || 'case.status_changed'::text;
-      v_event_cases := v_event_cases || v_case.id;
-      v_event_data := v_event_data || jsonb_build_object('from', v_before_status, 'to', v_status);
+      v_case_event := 'case.status_changed';
+      v_case_data := jsonb_build_object('from', v_before_status, 'to', v_status);
     END IF;
   ELSIF v_continues THEN
     v_before_status := v_case.status;
@@ -148,23 +137,19 @@ BEGIN
       WHERE tenant_id = p_tenant AND id = v_case.id
       RETURNING * INTO v_case;
     IF v_case.status <> v_before_status THEN
-      v_event_types := v_event_types || 'case.status_changed'::text;
-      v_event_cases := v_event_cases || v_case.id;
-      v_event_data := v_event_data || jsonb_build_object('from', v_before_status, 'to', v_case.status);
+      v_case_event := 'case.status_changed';
+      v_case_data := jsonb_build_object('from', v_before_status, 'to', v_case.status);
     END IF;
   ELSIF v_case.id IS NULL THEN
     INSERT INTO cases (tenant_id, number, subject, customer_id, channel, contact_count, last_contact_at)
       VALUES (p_tenant, next_case_number(p_tenant), p_item->>'subject', v_customer.id, p_channel, 1, p_received_at)
       RETURNING * INTO v_case;
-    v_opened := true;
-    v_event_types := v_event_types || 'case.opened'::text;
-    v_event_cases := v_event_cases || v_case.id;
-    v_event_data := v_event_data || jsonb_build_object(
-      'number', v_case.number, 'customerId', v_customer.id, 'channel', p_channel);
+    v_case_event := 'case.opened';
+    v_case_data := jsonb_build_object('number', v_case.number, 'customerId', v_customer.id, 'channel', p_channel);
   END IF;
 
   -- The case's conversation on this channel, created on first use (a case opened just now has none).
-  IF NOT v_opened THEN
+  IF v_case_event IS DISTINCT FROM 'case.opened' THEN
     SELECT id INTO v_conversation FROM conversations
       WHERE tenant_id = p_tenant AND case_id = v_case.id AND channel = p_channel;
   END IF;
@@ -175,70 +160,36 @@ BEGIN
       RETURNING id INTO v_conversation;
   END IF;
 
-  -- The rows to append, complete with their ids, so that the result can name them now.
-  r_message.tenant_id := p_tenant;
-  r_message.id := gen_random_uuid();
-  r_message.case_id := v_case.id;
-  r_message.conversation_id := v_conversation;
-  r_message.kind := 'inbound';
-  r_message.channel := p_channel;
-  r_message.author_customer_id := v_customer.id;
-  r_message.text := p_item->>'text';
-  r_message.created_at := p_received_at;
-  r_contact.tenant_id := p_tenant;
-  r_contact.id := gen_random_uuid();
-  r_contact.case_id := v_case.id;
-  r_contact.customer_id := v_customer.id;
-  r_contact.message_id := r_message.id;
-  r_contact.channel := p_channel;
-  r_contact.external_id := p_external_id;
-  r_contact.repeat := v_repeat;
-  r_contact.continuation := v_continues;
-  r_contact.attributes := coalesce(p_item->'attributes', '{}'::jsonb);
-  r_contact.received_at := p_received_at;
-  r_contact.created_at := now();
-  v_event_types := v_event_types || 'contact.received'::text;
-  v_event_cases := v_event_cases || v_case.id;
-  v_event_data := v_event_data || jsonb_build_object(
-    'contactId', r_contact.id, 'messageId', r_message.id, 'channel', p_channel,
-    'repeat', v_repeat, 'continuation', v_continues, 'customerId', v_customer.id,
-    'automatic', p_automatic);
-  -- Events in the order they happened; their notices go back to the caller, which announces
-  -- them after commit when it asked to (receive_contacts).
-  FOR i IN 1 .. array_length(v_event_types, 1) LOOP
-    v_event.id := nextval('events_id_seq');
-    v_event.tenant_id := p_tenant;
-    v_event.type := v_event_types[i];
-    v_event.case_id := v_event_cases[i];
-    v_event.actor_type := p_actor_type;
-    v_event.actor_id := p_actor_id;
-    v_event.data := v_event_data[i];
-    v_event.created_at := now();
-    r_events := r_events || v_event;
-    v_notices := v_notices || jsonb_build_object(
-      'tenantId', p_tenant, 'type', v_event.type, 'caseId', v_event.case_id, 'eventId', v_event.id);
-  END LOOP;
+  INSERT INTO messages (tenant_id, case_id, conversation_id, kind, channel, author_customer_id, text, created_at)
+    VALUES (p_tenant, v_case.id, v_conversation, 'inbound', p_channel, v_customer.id, p_item->>'text', p_received_at)
+    RETURNING id INTO v_message;
+  INSERT INTO contacts (tenant_id, case_id, customer_id, message_id, channel, external_id, repeat, continuation,
+                        attributes, received_at)
+    VALUES (p_tenant, v_case.id, v_customer.id, v_message, p_channel, p_external_id, v_repeat, v_continues,
+            coalesce(p_item->'attributes', '{}'::jsonb), p_received_at)
+    RETURNING * INTO v_contact;
+  -- The contact's events in one statement, in the order they happened; their notices go back
+  -- to the caller, which announces them after commit when it asked to (receive_contacts).
+  WITH inserted AS (
+    INSERT INTO events (tenant_id, type, case_id, actor_type, actor_id, data)
+      SELECT p_tenant, e.type, e.case_id, p_actor_type, p_actor_id, e.data
+      FROM (VALUES
+        (1, 'customer.created', NULL::uuid, v_customer_event),
+        (2, v_case_event, v_case.id, v_case_data),
+        (3, 'contact.received', v_case.id, jsonb_build_object(
+          'contactId', v_contact.id, 'messageId', v_message, 'channel', p_channel,
+          'repeat', v_repeat, 'continuation', v_continues, 'customerId', v_customer.id,
+          'automatic', p_automatic))) AS e(n, type, case_id, data)
+      WHERE e.type IS NOT NULL AND e.data IS NOT NULL
+      ORDER BY e.n
+      RETURNING id, type, case_id)
+  SELECT jsonb_agg(jsonb_build_object('tenantId', p_tenant, 'type', i.type, 'caseId', i.case_id, 'eventId', i.id)
+                   ORDER BY i.id)
+    INTO v_events FROM inserted i;
 
-  r_result := jsonb_build_object('duplicate', false, 'repeat', v_repeat, 'contact', to_jsonb(r_contact),
-    'case', to_jsonb(v_case), 'customer', customer_json(v_customer), 'notices', v_notices);
-END $$;
---> statement-breakpoint
-CREATE FUNCTION intake_append(p_messages messages[], p_contacts contacts[], p_events events[])
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO messages (tenant_id, id, case_id, conversation_id, kind, channel, author_customer_id, text, created_at)
-    SELECT m.tenant_id, m.id, m.case_id, m.conversation_id, m.kind, m.channel, m.author_customer_id, m.text,
-           m.created_at
-    FROM unnest(p_messages) AS m;
-  INSERT INTO contacts (tenant_id, id, case_id, customer_id, message_id, channel, external_id, repeat, continuation,
-                        attributes, received_at, created_at)
-    SELECT c.tenant_id, c.id, c.case_id, c.customer_id, c.message_id, c.channel, c.external_id, c.repeat,
-           c.continuation, c.attributes, c.received_at, c.created_at
-    FROM unnest(p_contacts) AS c;
-  INSERT INTO events (id, tenant_id, type, case_id, actor_type, actor_id, data, created_at) OVERRIDING SYSTEM VALUE
-    SELECT e.id, e.tenant_id, e.type, e.case_id, e.actor_type, e.actor_id, e.data, e.created_at
-    FROM unnest(p_events) AS e ORDER BY e.id;
-END $$;
+  RETURN jsonb_build_object('duplicate', false, 'repeat', v_repeat, 'contact', to_jsonb(v_contact),
+    'case', to_jsonb(v_case), 'customer', customer_json(v_customer), 'notices', v_events);
+END $$
 --> statement-breakpoint
 CREATE FUNCTION receive_contacts(p_items jsonb, p_shard smallint, p_notify_after_commit boolean DEFAULT false,
                                  p_isolate boolean DEFAULT true)
@@ -246,12 +197,7 @@ RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
   v_item jsonb;
-  v_w record;
-  -- An array of results, turned into JSON once: appending to a JSON array copies all of it.
   v_results jsonb[] := '{}';
-  v_messages messages[] := '{}';
-  v_contacts contacts[] := '{}';
-  v_events events[] := '{}';
 BEGIN
   PERFORM set_config('rapport.counter_shard', p_shard::text, true);
   IF p_notify_after_commit THEN
@@ -260,26 +206,13 @@ BEGIN
   FOR v_item IN SELECT value FROM jsonb_array_elements(p_items) LOOP
     IF p_isolate THEN
       BEGIN
-        v_w := receive_contact(v_item);
-        IF (v_w.r_contact).id IS NOT NULL THEN
-          PERFORM intake_append(ARRAY[v_w.r_message], ARRAY[v_w.r_contact], v_w.r_events);
-        END IF;
-        v_results := v_results || jsonb_build_object('ok', v_w.r_result);
+        v_results := v_results || jsonb_build_object('ok', receive_contact(v_item));
       EXCEPTION WHEN OTHERS THEN
         v_results := v_results || jsonb_build_object('error', SQLSTATE, 'message', SQLERRM);
       END;
     ELSE
-      v_w := receive_contact(v_item);
-      IF (v_w.r_contact).id IS NOT NULL THEN
-        v_messages := v_messages || v_w.r_message;
-        v_contacts := v_contacts || v_w.r_contact;
-        v_events := v_events || v_w.r_events;
-      END IF;
-      v_results := v_results || jsonb_build_object('ok', v_w.r_result);
+      v_results := v_results || jsonb_build_object('ok', receive_contact(v_item));
     END IF;
   END LOOP;
-  IF cardinality(v_contacts) > 0 THEN
-    PERFORM intake_append(v_messages, v_contacts, v_events);
-  END IF;
   RETURN to_jsonb(v_results);
 END $$;
