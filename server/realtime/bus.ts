@@ -15,6 +15,9 @@ export interface Notice {
   type: string;
   caseId: string | null;
   eventId: number;
+  /** contact.received only: its channel and the platform's id for it (migration 0012). */
+  channel?: string;
+  externalId?: string | null;
 }
 
 export interface Bus {

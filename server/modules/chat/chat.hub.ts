@@ -2,7 +2,8 @@
  * The visitor sockets open on this node, by session and by case, and what reaches them from
  * other people: an event on a watched case arrives as a bus notice (from any node), and the
  * hub reads what it announced — a message on the case's chat (an agent's reply, the visitor's
- * own from another tab), a new owner (name and photo), an agent typing — and pushes it.
+ * own from another tab), a new owner (name and photo), an agent typing — and pushes it. The
+ * connection that sent a line was answered with it already and is skipped (`sent`).
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { ChatServerFrame } from '../../../shared/api/chat.ts';
@@ -15,6 +16,8 @@ export interface VisitorConnection {
   sessionId: string;
   /** The case the session's messages go to now; null before the first one. */
   caseId: string | null;
+  /** External ids of the lines this connection sent lately: their notices need no push back. */
+  sent: Set<string>;
   send(frame: ChatServerFrame): void;
   close(code: number, reason: string): void;
 }
@@ -57,7 +60,9 @@ export function createChatHub(options: { db: Db; log: FastifyBaseLogger; bus: Bu
     if (set?.size === 0) map.delete(key);
   };
   const watchers = (notice: Notice) =>
-    [...(byCase.get(notice.caseId ?? '') ?? [])].filter((c) => c.tenantId === notice.tenantId);
+    [...(byCase.get(notice.caseId ?? '') ?? [])].filter(
+      (c) => c.tenantId === notice.tenantId && !(notice.externalId && c.sent.has(notice.externalId)),
+    );
 
   async function deliver(notice: TypingNotice, to: VisitorConnection[]) {
     switch (notice.type) {
@@ -80,6 +85,8 @@ export function createChatHub(options: { db: Db; log: FastifyBaseLogger; bus: Bu
 
   const unsubscribe = options.bus.subscribe((notice) => {
     if (!notice.caseId || !byCase.has(notice.caseId)) return;
+    // A contact on another channel (an email on the chat's case) is not shown in the widget.
+    if (notice.type === 'contact.received' && notice.channel !== 'chat') return;
     const to = watchers(notice);
     if (to.length === 0) return;
     deliver(notice, to).catch((err) => log.warn({ err, type: notice.type }, 'chat push failed'));

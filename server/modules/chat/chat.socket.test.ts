@@ -162,6 +162,33 @@ test('the visitor typing reaches the agents’ realtime sockets', async () => {
   visitor.ws.terminate();
 });
 
+test('a visitor’s line reaches the session’s other tab; the tab that sent it only gets its ack', async () => {
+  const { t, session, visitor } = await chat();
+  visitor.send({ type: 'message', clientId: 'first', text: 'Is there an outage?' });
+  await visitor.next('ack');
+  const other = await visitorSocket(app, session.token);
+  visitor.send({ type: 'message', clientId: 'second', text: 'In the north of town' });
+  assert.equal((await visitor.next('ack')).message.text, 'In the north of town');
+  assert.equal((await other.next('message')).message.text, 'In the north of town');
+  // An agent's reply after it reaches both tabs: by then any push of the line would have too.
+  const caseId = (await app.inject({ url: '/api/v1/cases', headers: t.headers })).json().items[0].id;
+  const reply = await app.inject({
+    method: 'POST',
+    url: `/api/v1/cases/${caseId}/messages`,
+    headers: t.headers,
+    payload: { kind: 'reply', text: 'Yes, we are on it' },
+  });
+  assert.equal(reply.statusCode, 201);
+  for (const tab of [visitor, other])
+    assert.equal((await tab.next('message')).message.text, 'Yes, we are on it');
+  assert.deepEqual(
+    visitor.frames.filter((f) => f.type === 'message').map((f) => f.message.text),
+    ['Yes, we are on it'],
+    'the sending tab was not sent its own line back',
+  );
+  for (const tab of [visitor, other]) tab.ws.terminate();
+});
+
 test('after a dropped connection the visitor gets every message sent meanwhile, and nothing twice', async () => {
   const { t, session, visitor } = await chat();
   visitor.send({ type: 'message', clientId: 'before', text: 'Still there?' });

@@ -15,7 +15,7 @@ import { CHAT_CLOSE, ChatClientFrame, type ChatServerFrame } from '../../../shar
 import { AppError } from '../../errors.ts';
 import type { ChatHub, VisitorConnection } from './chat.hub.ts';
 import type { ChatLimits, WindowLimiter } from './chat.limits.ts';
-import { findCaseOwner, listSessionMessages, touchSession } from './chat.queries.ts';
+import { chatExternalId, findCaseOwner, listSessionMessages, touchSession } from './chat.queries.ts';
 import { type ChatDeps, resumeChatSession, sendVisitorMessage } from './chat.sessions.ts';
 
 const frameCheck = Compile(ChatClientFrame);
@@ -25,6 +25,8 @@ const HELLO_MS = 10_000;
 const TYPING_EVERY_MS = 2_000;
 /** last_seen_at is written at most this often per socket. */
 const TOUCH_EVERY_MS = 60_000;
+/** How many of its own recent lines a connection remembers, to skip their notices. */
+const SENT_KEPT = 64;
 
 export interface SocketDeps extends ChatDeps {
   hub: ChatHub;
@@ -108,6 +110,7 @@ export function serveVisitorSocket(socket: WebSocket, deps: SocketDeps): void {
       tenantId: session.tenantId,
       sessionId: session.id,
       caseId: session.caseId,
+      sent: new Set(),
       session,
       send,
       close,
@@ -150,6 +153,9 @@ export function serveVisitorSocket(socket: WebSocket, deps: SocketDeps): void {
     if (text.trim() === '') {
       return send({ type: 'error', code: 'message_refused', clientId, message: 'The message is empty' });
     }
+    const externalId = chatExternalId(c.sessionId, clientId);
+    c.sent.add(externalId);
+    if (c.sent.size > SENT_KEPT) c.sent.delete(c.sent.values().next().value!);
     let sent: Awaited<ReturnType<typeof sendVisitorMessage>>;
     try {
       sent = await sendVisitorMessage(deps, c.session, { clientId, text });

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import * as given from '../../../tests/support/given.ts';
 import { startTestApp } from '../../../tests/support/test-app.ts';
 import { rows, sql } from '../../db/client.ts';
+import type { Notice } from '../../realtime/bus.ts';
 
 const { app } = await startTestApp();
 
@@ -178,14 +179,19 @@ test('in a burst written as one batch, a contact with a foreign caseNumber fails
 
 test('every event of the intake is announced exactly once, including from concurrent batches', async () => {
   const t = await given.tenant(app);
-  const heard: { type: string; caseId: string | null; eventId: number }[] = [];
+  const heard: Notice[] = [];
   const stop = app.bus.subscribe((n) => {
     if (n.tenantId === t.id) heard.push(n);
   });
   try {
     const results = await Promise.all(
       Array.from({ length: 24 }, (_, i) =>
-        post(t, { channel: 'email', from: { identity: `c${i % 12}@example.com` }, text: `Contact ${i}` }),
+        post(t, {
+          channel: 'email',
+          from: { identity: `c${i % 12}@example.com` },
+          text: `Contact ${i}`,
+          externalId: `mail-${i}`,
+        }),
       ),
     );
     const recorded = await rows<{ id: string }>(
@@ -212,6 +218,16 @@ test('every event of the intake is announced exactly once, including from concur
         'every case announced open',
       );
     }
+    // A received contact's notice names its channel and external id (the chat widget skips its
+    // own lines by it); no other notice carries either.
+    assert.deepEqual(
+      heard
+        .filter((n) => n.type === 'contact.received')
+        .map((n) => `${n.channel} ${n.externalId}`)
+        .sort(),
+      Array.from({ length: 24 }, (_, i) => `email mail-${i}`).sort(),
+    );
+    assert.ok(heard.every((n) => n.type === 'contact.received' || !('externalId' in n || 'channel' in n)));
   } finally {
     stop();
   }
