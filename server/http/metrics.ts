@@ -1,11 +1,13 @@
 /**
- * Prometheus metrics at GET /metrics: request latency, contacts ingested, acknowledgements the
- * per-recipient cap held back (a likely mail loop, SECURITY.md EL-03), and how full the
- * database's notification queue is (realtime notices waiting for a slow listener).
+ * Prometheus metrics at GET /metrics: request latency, contacts ingested and the intake's batch
+ * sizes, acknowledgements the per-recipient cap held back (a likely mail loop, SECURITY.md
+ * EL-03), and how full the database's notification queue is (realtime notices waiting for a
+ * slow listener).
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type Database, rows, sql } from '../db/client.ts';
+import { intakeQueue } from '../modules/contacts/intake-queue.ts';
 
 export interface Metrics {
   registry: Registry;
@@ -34,6 +36,15 @@ export function registerMetrics(app: FastifyInstance, database: Database): Metri
     help: 'New-case acknowledgements not sent because the recipient had one within 24 h (possible mail loop)',
     registers: [registry],
   });
+  // How well the intake's group commit works: batches of 1 under load mean a commit per contact.
+  const batchSize = new Histogram({
+    name: 'rapport_intake_batch_size',
+    help: 'Contacts per intake batch (one transaction and one commit each)',
+    buckets: [1, 2, 4, 8, 16, 32],
+    registers: [registry],
+  });
+  const stopBatches = intakeQueue(database.db, app.log).onBatch((size) => batchSize.observe(size));
+  app.addHook('onClose', async () => stopBatches());
   new Gauge({
     name: 'rapport_notification_queue_usage_ratio',
     help: 'Share of the database notification queue in use (at 1, writes that notify fail)',

@@ -232,3 +232,29 @@ test('every event of the intake is announced exactly once, including from concur
     stop();
   }
 });
+
+test('a burst of contacts shares batches (group commit), and /metrics counts each batch and contact', async () => {
+  const t = await given.tenant(app);
+  const batches = async () => {
+    const text = (await app.inject({ url: '/metrics' })).body;
+    const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+    return {
+      count: read('rapport_intake_batch_size_count'),
+      sum: read('rapport_intake_batch_size_sum'),
+      alone: read('rapport_intake_batch_size_bucket\\{le="1"\\}'),
+    };
+  };
+  const before = await batches();
+  const burst = await Promise.all(
+    Array.from({ length: 24 }, (_, i) =>
+      post(t, { channel: 'email', from: { identity: `wave${i}@example.com` }, text: `Outage ${i}` }),
+    ),
+  );
+  assert.ok(burst.every((r) => r.statusCode === 201));
+  const after = await batches();
+  assert.equal(after.sum - before.sum, 24, 'every contact in exactly one batch');
+  const written = after.count - before.count;
+  // A batch goes alone only while none is being written; the rest wait and share a commit.
+  assert.ok(written >= 1 && written <= 12, `24 contacts in ${written} batches`);
+  assert.ok(after.alone - before.alone < written || written === 1, 'not every batch a single contact');
+});
