@@ -164,7 +164,8 @@ export interface SentSms {
 /**
  * POST /2010-04-01/Accounts/{AccountSid}/Messages.json as Twilio answers it: basic auth with
  * the account SID and auth token, a form body, 201 with the message resource; 400 with Twilio's
- * error body for a bad To (code 21211). `failNext` makes the next answers an HTTP error.
+ * error body for a bad To (code 21211). `failNext` makes the next answers an HTTP error;
+ * `holdNextAnswer` delays one answer.
  */
 export async function startFakeTwilio(options: { accountSid?: string; authToken?: string } = {}) {
   const accountSid = options.accountSid ?? ACCOUNT_SID;
@@ -172,6 +173,7 @@ export async function startFakeTwilio(options: { accountSid?: string; authToken?
   const sent: SentSms[] = [];
   const failures: { status: number; code: number; message: string }[] = [];
   let requests = 0;
+  let holdNext: ((message: SentSms) => Promise<void>) | null = null;
   const api = await startFakeApi((req, body, reply) => {
     requests++;
     const error = (status: number, code: number, message: string) =>
@@ -197,29 +199,38 @@ export async function startFakeTwilio(options: { accountSid?: string; authToken?
       statusCallback: form.get('StatusCallback'),
     };
     sent.push(message);
-    reply(201, {
-      account_sid: accountSid,
-      api_version: '2010-04-01',
-      body: message.body,
-      date_created: new Date().toUTCString(),
-      direction: 'outbound-api',
-      error_code: null,
-      error_message: null,
-      from: message.from,
-      num_media: '0',
-      num_segments: '1',
-      price: null,
-      sid: message.sid,
-      status: 'queued',
-      to: message.to,
-      uri: `/2010-04-01/Accounts/${accountSid}/Messages/${message.sid}.json`,
-    });
+    const hold = holdNext;
+    holdNext = null;
+    const answer = () =>
+      reply(201, {
+        account_sid: accountSid,
+        api_version: '2010-04-01',
+        body: message.body,
+        date_created: new Date().toUTCString(),
+        direction: 'outbound-api',
+        error_code: null,
+        error_message: null,
+        from: message.from,
+        num_media: '0',
+        num_segments: '1',
+        price: null,
+        sid: message.sid,
+        status: 'queued',
+        to: message.to,
+        uri: `/2010-04-01/Accounts/${accountSid}/Messages/${message.sid}.json`,
+      });
+    if (hold) void hold(message).finally(answer);
+    else answer();
   });
   return {
     baseUrl: api.baseUrl,
     sent,
     get requests() {
       return requests;
+    },
+    /** The next accepted message is answered only once `until` has run (a callback that beats the answer). */
+    holdNextAnswer(until: (message: SentSms) => Promise<void>) {
+      holdNext = until;
     },
     /** The next answers are this HTTP error with Twilio's error body. */
     failNext(status: number, code: number, message: string, times = 1) {

@@ -95,6 +95,28 @@ export const messageDeliveries = pgTable(
 );
 
 /**
+ * Status callbacks that named a provider id no delivery of the channel had yet: the platform can
+ * report "delivered" before the sender has recorded the id its send was answered with. The
+ * sender applies them when it records the id; kept an hour, so statuses of messages sent
+ * elsewhere (from the platform's own console) do not pile up.
+ */
+export const earlyDeliveryStatuses = pgTable(
+  'early_delivery_statuses',
+  {
+    tenantId: tenantId(),
+    channelId: uuid('channel_id').notNull(),
+    providerMessageId: text('provider_message_id').notNull(),
+    status: text('status').notNull(),
+    error: text('error'),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.channelId, t.providerMessageId, t.status] }),
+    foreignKey({ columns: [t.tenantId, t.channelId], foreignColumns: [channels.tenantId, channels.id] }),
+  ],
+);
+
+/**
  * A visitor's conversation through the web chat widget. The widget keeps a random resume token
  * (only its SHA-256 is stored) so a reload or a dropped socket continues the same session.
  */

@@ -1,13 +1,14 @@
 /**
  * Replies on platform channels and how they are doing (message_deliveries): written in the
  * reply's transaction, moved on by the sender (channels.sender.ts) and by the platform's status
- * callbacks. A status never moves backwards: a late "sent" does not undo "delivered".
+ * callbacks. A status never moves backwards: a late "sent" does not undo "delivered", and one
+ * that arrives before the sender recorded the platform's id waits for it.
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Delivery } from '../../../shared/api/cases.ts';
 import { type Channel, channelLabels } from '../../../shared/domain/channels.ts';
 import type { Executor } from '../../db/client.ts';
-import { messageDeliveries } from '../../db/schema/index.ts';
+import { earlyDeliveryStatuses, messageDeliveries } from '../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
 import { notifyDelivery } from '../email/email.outbox.ts';
 import { platformFor } from './platforms/index.ts';
@@ -31,8 +32,47 @@ function movesFrom(to: StatusUpdate['status']): DeliveryStatus[] {
 }
 
 /**
- * Applies a platform's status callback to the delivery it names on this channel; false when no
- * delivery of the channel has that provider id (or the status is not news).
+ * A status callback and the sender's record of the id it names take this lock first, so one of
+ * them always sees the other: the callback finds the delivery, or the sender finds the callback
+ * kept in early_delivery_statuses.
+ */
+async function lockProviderId(tx: Executor, channelId: string, providerMessageId: string) {
+  await tx.execute(
+    sql`select pg_advisory_xact_lock(hashtextextended(${`${channelId}:${providerMessageId}`}, 0))`,
+  );
+}
+
+/** Moves the channel's delivery with that provider id forwards; false when none moved. */
+async function moveDelivery(
+  tx: Executor,
+  channel: { tenantId: string; id: string },
+  update: StatusUpdate,
+): Promise<boolean> {
+  const [row] = await tx
+    .update(messageDeliveries)
+    .set({
+      status: update.status,
+      lastError: update.status === 'failed' ? (update.error ?? 'failed') : null,
+      leasedUntil: null,
+      updatedAt: sql`now()`,
+    })
+    .where(
+      and(
+        eq(messageDeliveries.tenantId, channel.tenantId),
+        eq(messageDeliveries.channelId, channel.id),
+        eq(messageDeliveries.providerMessageId, update.providerMessageId),
+        inArray(messageDeliveries.status, movesFrom(update.status)),
+      ),
+    )
+    .returning({ messageId: messageDeliveries.messageId });
+  if (row) await notifyDelivery(tx, channel.tenantId, row.messageId);
+  return row !== undefined;
+}
+
+/**
+ * Applies a platform's status callback to the delivery it names on this channel; false when it
+ * moved nothing. A provider id no delivery has yet may be a send the platform accepted a moment
+ * ago and the sender has not recorded: the status is kept for it (an hour at most).
  */
 export async function applyStatus(
   db: Executor,
@@ -40,26 +80,68 @@ export async function applyStatus(
   update: StatusUpdate,
 ): Promise<boolean> {
   return db.transaction(async (tx) => {
-    const [row] = await tx
-      .update(messageDeliveries)
-      .set({
-        status: update.status,
-        lastError: update.status === 'failed' ? (update.error ?? 'failed') : null,
-        leasedUntil: null,
-        updatedAt: sql`now()`,
-      })
+    await lockProviderId(tx, channel.id, update.providerMessageId);
+    if (await moveDelivery(tx, channel, update)) return true;
+    const [known] = await tx
+      .select({ id: messageDeliveries.id })
+      .from(messageDeliveries)
       .where(
         and(
           eq(messageDeliveries.tenantId, channel.tenantId),
           eq(messageDeliveries.channelId, channel.id),
           eq(messageDeliveries.providerMessageId, update.providerMessageId),
-          inArray(messageDeliveries.status, movesFrom(update.status)),
         ),
-      )
-      .returning({ messageId: messageDeliveries.messageId });
-    if (row) await notifyDelivery(tx, channel.tenantId, row.messageId);
-    return row !== undefined;
+      );
+    if (known) return false;
+    const ofChannel = and(
+      eq(earlyDeliveryStatuses.tenantId, channel.tenantId),
+      eq(earlyDeliveryStatuses.channelId, channel.id),
+    );
+    await tx
+      .delete(earlyDeliveryStatuses)
+      .where(and(ofChannel, sql`received_at < now() - interval '1 hour'`));
+    await tx
+      .insert(earlyDeliveryStatuses)
+      .values({
+        tenantId: channel.tenantId,
+        channelId: channel.id,
+        providerMessageId: update.providerMessageId,
+        status: update.status,
+        error: update.error ?? null,
+      })
+      .onConflictDoNothing();
+    return false;
   });
+}
+
+/**
+ * In the sender's transaction that records the provider id a send was answered with: takes the
+ * lock, then applies the callbacks that came first, in the order statuses move.
+ */
+export async function lockAndApplyEarlyStatuses(
+  tx: Executor,
+  channel: { tenantId: string; id: string },
+  providerMessageId: string,
+  record: () => Promise<boolean>,
+): Promise<boolean> {
+  await lockProviderId(tx, channel.id, providerMessageId);
+  if (!(await record())) return false;
+  const early = await tx
+    .delete(earlyDeliveryStatuses)
+    .where(
+      and(
+        eq(earlyDeliveryStatuses.tenantId, channel.tenantId),
+        eq(earlyDeliveryStatuses.channelId, channel.id),
+        eq(earlyDeliveryStatuses.providerMessageId, providerMessageId),
+      ),
+    )
+    .returning();
+  early.sort((a, b) => rank[a.status as DeliveryStatus] - rank[b.status as DeliveryStatus]);
+  for (const e of early) {
+    const status = e.status as StatusUpdate['status'];
+    await moveDelivery(tx, channel, { providerMessageId, status, ...(e.error ? { error: e.error } : {}) });
+  }
+  return true;
 }
 
 /** A delivery as the timeline's badge shows it. */

@@ -22,7 +22,7 @@ import {
   retryAt,
 } from '../../lib/leased-sender.ts';
 import { notifyDelivery } from '../email/email.outbox.ts';
-import type { DeliveryRow } from './channels.deliveries.ts';
+import { type DeliveryRow, lockAndApplyEarlyStatuses } from './channels.deliveries.ts';
 import { platformChannel } from './channels.platform.ts';
 import { platformFor } from './platforms/index.ts';
 import { PlatformError } from './platforms/platform.ts';
@@ -83,22 +83,32 @@ export async function claimDueDeliveries(db: Db, now: Date, limit: number, lease
   });
 }
 
-/** Records the outcome of the attempt we leased (not one a later lease took over) and tells the case. */
+/**
+ * Records the outcome of the attempt we leased (not one a later lease took over) and tells the
+ * case. With the platform's id for the message, status callbacks that beat us to it apply now.
+ */
 async function record(db: Db, row: DeliveryRow, set: Partial<DeliveryRow>) {
   await db.transaction(async (tx) => {
-    const updated = await tx
-      .update(messageDeliveries)
-      .set({ ...set, leasedUntil: null, updatedAt: sql`now()` })
-      .where(
-        and(
-          eq(messageDeliveries.tenantId, row.tenantId),
-          eq(messageDeliveries.id, row.id),
-          eq(messageDeliveries.status, 'sending'),
-          eq(messageDeliveries.attempts, row.attempts),
-        ),
-      )
-      .returning({ id: messageDeliveries.id });
-    if (updated.length > 0) await notifyDelivery(tx, row.tenantId, row.messageId);
+    const write = async () => {
+      const updated = await tx
+        .update(messageDeliveries)
+        .set({ ...set, leasedUntil: null, updatedAt: sql`now()` })
+        .where(
+          and(
+            eq(messageDeliveries.tenantId, row.tenantId),
+            eq(messageDeliveries.id, row.id),
+            eq(messageDeliveries.status, 'sending'),
+            eq(messageDeliveries.attempts, row.attempts),
+          ),
+        )
+        .returning({ id: messageDeliveries.id });
+      return updated.length > 0;
+    };
+    const channel = { tenantId: row.tenantId, id: row.channelId };
+    const recorded = set.providerMessageId
+      ? await lockAndApplyEarlyStatuses(tx, channel, set.providerMessageId, write)
+      : await write();
+    if (recorded) await notifyDelivery(tx, row.tenantId, row.messageId);
   });
 }
 

@@ -121,6 +121,35 @@ test('an agent’s reply to a texting customer goes out by SMS from the channel�
   assert.equal(stray.statusCode, 200);
 });
 
+test('a “delivered” callback that arrives before Twilio’s answer to the send is applied once the answer is recorded', async () => {
+  const t = await given.tenant(app);
+  const channel = await twilioChannel(t, { apiBaseUrl: twilio.baseUrl });
+  const { from, caseId } = await textingCustomer(t, channel);
+  const early: number[] = [];
+  twilio.holdNextAnswer(async (message) => {
+    for (const status of ['sent', 'delivered'] as const) {
+      const cb = await postStatus(
+        channel,
+        statusCallback({ messageSid: message.sid, status, from: channel.address!, to: from }),
+      );
+      early.push(cb.statusCode);
+    }
+  });
+  const res = await reply(t, caseId, { kind: 'reply', text: 'Your engineer is on the way.' });
+  assert.equal(res.statusCode, 201, res.body);
+  await sentTo(from);
+  assert.deepEqual(early, [200, 200], 'both callbacks acknowledged before the send was answered');
+  await eventually(
+    'the reply shows as delivered',
+    async () => (await deliveryOf(t, caseId, res.json().message.id)).status === 'delivered',
+  );
+  const kept = await rows<{ n: number }>(
+    app.database.db,
+    sql`select count(*)::int as n from early_delivery_statuses where tenant_id = ${t.id}`,
+  );
+  assert.equal(kept[0]!.n, 0, 'the early callbacks were used up');
+});
+
 test('a reply the handset never receives shows as failed with Twilio’s reason', async () => {
   const t = await given.tenant(app);
   const channel = await twilioChannel(t, { apiBaseUrl: twilio.baseUrl });
