@@ -24,10 +24,17 @@ export const ReplyWindow = Type.Object(
     hours: Type.Integer(),
     open: Type.Boolean({ description: 'Free-form replies are allowed now' }),
     closesAt: Timestamp,
+    humanAgentUntil: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description:
+          'Messenger, Instagram: after the window a reply goes tagged as a person’s follow-up (HUMAN_AGENT) until then, 7 days after the customer’s last message; none after it',
+      }),
+    ),
   },
   {
     description:
-      'WhatsApp: free-form replies only until 24 hours after the customer’s last message to this number; after that only an approved template',
+      'WhatsApp, Messenger, Instagram: free-form replies until 24 hours after the customer’s last message to this account. After that WhatsApp takes only an approved template; Messenger and Instagram a tagged reply until humanAgentUntil',
   },
 );
 export type ReplyWindow = Static<typeof ReplyWindow>;

@@ -1,10 +1,11 @@
 /**
- * Answering on WhatsApp and X in Chromium against the real server process: a customer's WhatsApp
+ * Answering on WhatsApp, Messenger and X in Chromium against the real server process: a customer's WhatsApp
  * message from yesterday arrives through Meta's signed webhook, the composer says the 24-hour
  * window has closed and will only send an approved template, which the agent picks, fills in and
  * sends; a public mention on X arrives through X's signed webhook, marked as a public post, and
  * the agent answers it publicly, then moves to a direct message — each reply marked in the
- * timeline. axe-core checks each state; screenshots land in tests/artifacts/. PGlite, or
+ * timeline; on Messenger a reply after 24 hours goes as a person's follow-up, and after 7 days the
+ * composer holds it. axe-core checks each state; screenshots land in tests/artifacts/. PGlite, or
  * PostgreSQL with TEST_DATABASE_URL.
  */
 import assert from 'node:assert/strict';
@@ -21,7 +22,7 @@ import { deriveKey } from '../../server/lib/secrets.ts';
 import { sealChannelSecret } from '../../server/modules/channels/channels.secrets.ts';
 import { createTenant, createUser } from '../../server/modules/tenants/tenants.service.ts';
 import { assertNoAxeViolations, ensureWebBuilt, launchBrowser, screenshot } from '../support/browser.ts';
-import { APP_SECRET, metaId, signedJson, whatsappMessage } from '../support/fake-meta.ts';
+import { APP_SECRET, messagingWebhook, metaId, signedJson, whatsappMessage } from '../support/fake-meta.ts';
 import { CONSUMER_SECRET, signedX, snowflake, xMention } from '../support/fake-x.ts';
 import { type ServerProcess, startServerProcess } from '../support/server-process.ts';
 
@@ -31,12 +32,13 @@ const shot = (page: Page, name: string) => screenshot(page, `social-${engine}-${
 const PASSWORD = 'harbour-fibre-2026';
 const HOUR = 3_600_000;
 
-describe(`replying on WhatsApp and X in Chromium (${engine})`, () => {
+describe(`replying on WhatsApp, Messenger and X in Chromium (${engine})`, () => {
   const slug = `e2e-${randomUUID().slice(0, 8)}`;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-e2e-social-'));
   const secret = randomUUID() + randomUUID();
   const whatsapp = { id: randomUUID(), address: metaId() };
   const x = { id: randomUUID(), address: snowflake() };
+  const messenger = { id: randomUUID(), address: metaId() };
   let agentEmail: string;
   let server: ServerProcess;
   let browser: Browser;
@@ -86,6 +88,15 @@ describe(`replying on WhatsApp and X in Chromium (${engine})`, () => {
             ],
           },
           secrets: seal(whatsapp.id, { appSecret: APP_SECRET }),
+        },
+        {
+          tenantId: tenant.id,
+          id: messenger.id,
+          type: 'messenger',
+          name: 'Harbour Fibre page',
+          address: messenger.address,
+          settings: {},
+          secrets: seal(messenger.id, { appSecret: APP_SECRET }),
         },
         {
           tenantId: tenant.id,
@@ -176,6 +187,43 @@ describe(`replying on WhatsApp and X in Chromium (${engine})`, () => {
     await shot(page, '2b-whatsapp-window-open');
     await send.click();
     await page.getByTestId('timeline').getByText('Thanks Mei, an engineer will call you today.').waitFor();
+  });
+
+  it('on Messenger a reply after 24 hours goes as a person’s follow-up; after 7 days the composer holds it', async () => {
+    const message = (sender: string, text: string, hoursAgo: number) =>
+      deliver(
+        messenger.id,
+        signedJson(
+          messagingWebhook('page', messenger.address, [
+            { sender, at: Date.now() - hoursAgo * HOUR, message: { mid: `m_${randomUUID()}`, text } },
+          ]),
+        ),
+      );
+    await message('24011111111111111', 'Bill doubled after the upgrade', 30);
+    await message('24022222222222222', 'Still waiting for the new router', 9 * 24);
+    const composer = page.locator('.composer');
+    const send = composer.getByRole('button', { name: 'Send reply' });
+
+    await page.getByRole('link', { name: /^Unassigned/ }).click();
+    await page.getByText('Bill doubled after the upgrade').first().click();
+    await composer
+      .getByText('this reply goes as a person’s follow-up (HUMAN_AGENT)', { exact: false })
+      .waitFor();
+    await page.getByLabel('Your reply').fill('Sorry for the wait: the refund is on its way.');
+    assert.equal(await send.isDisabled(), false, 'a follow-up can go within 7 days');
+    await assertNoAxeViolations(page, 'the composer after Messenger’s 24 hours');
+    await shot(page, '5-messenger-follow-up');
+    await send.click();
+    await page.getByTestId('timeline').getByText('Sorry for the wait: the refund is on its way.').waitFor();
+
+    await page.getByRole('link', { name: /^Unassigned/ }).click();
+    await page.getByText('Still waiting for the new router').first().click();
+    await composer.getByText('Messenger no longer takes replies here').waitFor();
+    await page.getByLabel('Your reply').fill('Are you still there?');
+    assert.equal(await send.isDisabled(), true, 'nothing goes after 7 days');
+    await composer.getByText('Messenger no longer takes replies to this customer').waitFor();
+    await assertNoAxeViolations(page, 'the composer after Messenger’s 7 days');
+    await shot(page, '6-messenger-closed');
   });
 
   it('a public mention on X is marked public; the agent answers it publicly, then moves to a DM', async () => {

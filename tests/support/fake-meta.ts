@@ -188,7 +188,8 @@ export interface GraphSent {
 /**
  * The Graph API's send endpoints as Meta answers them: POST /{version}/{phone_number_id}/messages
  * (WhatsApp: {"messaging_product":"whatsapp","contacts":[{"input","wa_id"}],"messages":[{"id"}]})
- * and POST /{version}/me/messages (Messenger, Instagram: {"recipient_id","message_id"}); a wrong
+ * and POST /{version}/me/messages (Messenger, Instagram: {"recipient_id","message_id"}; messaging_type
+ * RESPONSE, or MESSAGE_TAG with tag HUMAN_AGENT); a wrong
  * token 401 with Graph's OAuthException; `failNext` answers Graph errors.
  */
 export async function startFakeGraph(options: { accessToken?: string } = {}) {
@@ -228,7 +229,8 @@ export async function startFakeGraph(options: { accessToken?: string } = {}) {
       });
     }
     const recipient = (body.recipient as { id?: unknown } | undefined)?.id;
-    if (typeof recipient !== 'string' || body.messaging_type !== 'RESPONSE')
+    const tagged = body.messaging_type === 'MESSAGE_TAG' && body.tag === 'HUMAN_AGENT';
+    if (typeof recipient !== 'string' || (body.messaging_type !== 'RESPONSE' && !tagged))
       return error(400, 100, 'Invalid parameter');
     const id = mid();
     sent.push({ path, body, id });

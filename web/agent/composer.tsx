@@ -8,6 +8,7 @@ import { ErrorAlert } from '../ui/error-alert.tsx';
 import { FileList, useAttachedFiles } from './composer-files.tsx';
 import {
   choiceInput,
+  hasReplyControls,
   noChoice,
   type PlatformChoice,
   PlatformReplyControls,
@@ -31,10 +32,10 @@ export function Composer({ current }: { current: Case }) {
   const canAttach = kind === 'reply' && (replyChannel === 'email' || replyChannel === 'chat') && !closed;
   const attached = useAttachedFiles(canAttach, replyChannel === 'chat' ? CHAT_ATTACHMENT_TYPES : null);
   const stranded = !canAttach && attached.files.length > 0;
-  // WhatsApp's window and templates, X's public or direct reply: where the reply goes decides.
+  // A platform's window and templates, X's public or direct reply: where the reply goes decides.
   const option = kind === 'reply' ? options.data?.items.find((o) => o.type === replyChannel) : undefined;
   const [picked, setChoice] = useState<PlatformChoice>(noChoice);
-  const choice = option?.type === 'whatsapp' || option?.type === 'x' ? picked : noChoice;
+  const choice = hasReplyControls(option) ? picked : noChoice;
   const body = choice.template ? (choice.preview ?? '') : text.trim();
 
   const send = (event?: FormEvent) => {

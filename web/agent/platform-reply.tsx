@@ -1,11 +1,13 @@
 /**
  * What the composer adds for a reply on a messaging platform (GET /api/v1/cases/{id}/reply-options):
- * WhatsApp's window and templates, X's public or direct choice. The composer holds one
- * PlatformChoice and sends its template/visibility with the reply; `blocked` says why it cannot go.
+ * WhatsApp's window and templates, Messenger's and Instagram's window, X's public or direct choice.
+ * The composer holds one PlatformChoice and sends its template/visibility with the reply;
+ * `blocked` says why it cannot go.
  */
 import { useQuery } from '@tanstack/react-query';
 import type { ReplyTemplateInput, ReplyVisibility } from '../../shared/api/reply-options.ts';
 import { api, type ReplyOption } from '../lib/api.ts';
+import { MessagingWindow } from './messaging-window.tsx';
 import { keys } from './queries.ts';
 import { XVisibilityPicker } from './reply-visibility.tsx';
 import { WhatsAppTemplates } from './whatsapp-templates.tsx';
@@ -28,6 +30,11 @@ export const useReplyOptions = (caseId: string) =>
     queryFn: () => api.cases.replyOptions(caseId),
   });
 
+/** Channels whose composer controls decide the reply's PlatformChoice (what may be sent). */
+const controlled = new Set(['whatsapp', 'messenger', 'instagram', 'x']);
+export const hasReplyControls = (option: ReplyOption | undefined) =>
+  option !== undefined && controlled.has(option.type);
+
 /** The reply's extra fields for the API. */
 export function choiceInput(choice: PlatformChoice) {
   return {
@@ -49,6 +56,8 @@ export function PlatformReplyControls({
   // Keyed by channel: a different channel starts with its own defaults.
   if (option?.type === 'whatsapp')
     return <WhatsAppTemplates key={option.channelId} option={option} onChange={onChange} />;
+  if (option?.type === 'messenger' || option?.type === 'instagram')
+    return <MessagingWindow key={option.channelId} option={option} onChange={onChange} />;
   if (option?.type === 'x' && option.visibilities.length > 0)
     return <XVisibilityPicker key={option.channelId} option={option} text={text} onChange={onChange} />;
   return null;

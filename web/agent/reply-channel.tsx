@@ -2,7 +2,7 @@
  * Which channel a reply goes out on, and what that channel allows. By default where the server's
  * rule says (reply options: where the customer last wrote, by email after an offline chat, …); the agent can switch to any channel the customer can be reached on here —
  * email when they have an address, each messaging channel they wrote on (reply options). Under
- * the reply: the channel's limits (length, SMS segments, files, WhatsApp's window).
+ * the reply: the channel's limits (length, SMS segments, files; reply windows in platform-reply.tsx).
  */
 import { NativeSelect, Text } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
@@ -93,7 +93,7 @@ function ReplyLimits({
   let over = false;
   if (channel === 'email') parts.push('Files can be attached');
   if (option) {
-    // WhatsApp's reply window has its own line (platform-reply.tsx).
+    // A platform's reply window has its own line (platform-reply.tsx).
     const { maxLength, segments, attachments } = option.limits;
     if (maxLength) {
       over = text.length > maxLength;

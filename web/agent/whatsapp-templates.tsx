@@ -8,18 +8,8 @@ import { useEffect, useState } from 'react';
 import type { ReplyTemplateInput } from '../../shared/api/reply-options.ts';
 import { fillTemplate } from '../../shared/domain/social-text.ts';
 import type { ReplyOption } from '../lib/api.ts';
-import { formatAbsolute, RelativeTime } from '../ui/relative-time.tsx';
+import { formatAbsolute, RelativeTime, useStillAhead } from '../ui/relative-time.tsx';
 import type { PlatformChoice } from './platform-reply.tsx';
-
-/** Open until closesAt, re-checked every half minute so the composer notices the window closing. */
-function useWindowOpen(closesAt: string | undefined): boolean {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), 30_000);
-    return () => clearInterval(timer);
-  }, []);
-  return closesAt !== undefined && Date.parse(closesAt) > now;
-}
 
 export function WhatsAppTemplates({
   option,
@@ -28,7 +18,7 @@ export function WhatsAppTemplates({
   option: ReplyOption;
   onChange: (choice: PlatformChoice) => void;
 }) {
-  const open = useWindowOpen(option.window?.closesAt);
+  const open = useStillAhead(option.window?.closesAt);
   const [wanted, setWanted] = useState(false);
   const [key, setKey] = useState<string | null>(null);
   const [parameters, setParameters] = useState<string[]>([]);

@@ -1,4 +1,4 @@
-import { useSyncExternalStore } from 'react';
+import { useEffect, useState, useSyncExternalStore } from 'react';
 
 const units: [Intl.RelativeTimeFormatUnit, number][] = [
   ['year', 365 * 24 * 3600],
@@ -53,4 +53,14 @@ export function RelativeTime({ iso }: { iso: string }) {
       {formatRelative(iso, Math.max(now, Date.now()))}
     </time>
   );
+}
+
+/** Whether `iso` is still ahead, re-checked every half minute (a reply window closing while the composer is open). */
+export function useStillAhead(iso: string | undefined): boolean {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 30_000);
+    return () => clearInterval(timer);
+  }, []);
+  return iso !== undefined && Date.parse(iso) > now;
 }

@@ -1,7 +1,8 @@
 /**
  * What an agent's reply on a messaging platform may be, checked before anything is stored:
  * WhatsApp takes free text only inside its 24-hour customer-care window and an approved template
- * (with its parameters) at any time; X replies publicly to the customer's latest post or by DM;
+ * (with its parameters) at any time; Messenger and Instagram take free text for 24 hours and then,
+ * for 7 days, a reply tagged HUMAN_AGENT; X replies publicly to the customer's latest post or by DM;
  * every platform has its length. The result is the text to store and the metadata the sender
  * hands the platform (messages.metadata).
  */
@@ -95,6 +96,22 @@ function whatsappReply(target: ReplyTarget, input: PlatformReplyInput, now: Date
   return { target, text: input.text, metadata: null };
 }
 
+/** Messenger, Instagram: free within the 24 hours, tagged HUMAN_AGENT for 7 days, then refused. */
+function messagingReply(target: ReplyTarget, input: PlatformReplyInput, now: Date): PlatformReply {
+  const name = target.channel.type === 'instagram' ? 'Instagram' : 'Messenger';
+  tooLong(input.text.length, platformFor(target.channel.type)!.replyLimits!.maxLength!, `A ${name} message`);
+  if (target.windowClosesAt && target.windowClosesAt > now)
+    return { target, text: input.text, metadata: null };
+  const until = target.humanAgentUntil;
+  if (until && until > now) return { target, text: input.text, metadata: { tag: 'HUMAN_AGENT' } };
+  const since = until ? ` (that was ${until.toISOString()})` : '';
+  throw new AppError(
+    'reply_window_closed',
+    `${name} takes a reply only within 7 days of the customer’s last message${since}: reply on another channel, or wait until they write again`,
+    [{ path: 'body.channel', message: `${name} no longer takes replies to this customer` }],
+  );
+}
+
 function xReply(target: ReplyTarget, input: PlatformReplyInput): PlatformReply {
   const visibility = input.visibility ?? (target.lastPostId ? target.lastVisibility : null) ?? 'direct';
   if (visibility === 'public') {
@@ -148,6 +165,9 @@ export async function preparePlatformReply(
       return whatsappReply(target, input, now);
     case 'x':
       return xReply(target, input);
+    case 'messenger':
+    case 'instagram':
+      return messagingReply(target, input, now);
     default: {
       const max = platformFor(target.channel.type)?.replyLimits?.maxLength;
       if (max) tooLong(input.text.length, max, `A ${target.channel.type} message`);

@@ -1,8 +1,9 @@
 /**
  * Where a case can be answered on a messaging platform: each platform channel its customer wrote
  * on in this case (contacts.attributes.channelId), who to send to there, and what the platform
- * allows now — WhatsApp's 24-hour customer-care window (from the customer's last message to that
- * number, on any of their cases), X's choice of a public reply (to their latest post here) or a DM.
+ * allows now — the 24-hour window of WhatsApp, Messenger and Instagram (from the customer's last
+ * message to that account, on any of their cases; Messenger and Instagram then take a reply tagged
+ * HUMAN_AGENT for 7 days), X's choice of a public reply (to their latest post here) or a DM.
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { ReplyOption, ReplyTemplate } from '../../../shared/api/reply-options.ts';
@@ -11,7 +12,7 @@ import { type Executor, rows } from '../../db/client.ts';
 import { channels } from '../../db/schema/index.ts';
 import type { ChannelRow } from './channels.queries.ts';
 import { platformFor } from './platforms/index.ts';
-import { WHATSAPP_WINDOW_HOURS } from './platforms/whatsapp.ts';
+import { HUMAN_AGENT_HOURS } from './platforms/meta.ts';
 import { DM_MAX_LENGTH, TWEET_MAX_LENGTH, type Visibility } from './platforms/x.ts';
 
 const HOUR = 3_600_000;
@@ -22,8 +23,10 @@ export interface ReplyTarget {
   recipient: string | null;
   /** Their latest message on this channel in this case. */
   lastInboundAt: Date;
-  /** WhatsApp: when free-form replies to `recipient` stop being allowed. */
+  /** WhatsApp, Messenger, Instagram: when free-form replies to `recipient` stop being allowed. */
   windowClosesAt: Date | null;
+  /** Messenger, Instagram: until when a reply after the window may go tagged HUMAN_AGENT. */
+  humanAgentUntil: Date | null;
   /** X: the post a public reply answers (their latest public one here), and how they last wrote. */
   lastPostId: string | null;
   lastVisibility: Visibility | null;
@@ -71,11 +74,16 @@ export async function replyTargets(
       recipient,
       lastInboundAt: new Date(row.received_at),
       windowClosesAt: null,
+      humanAgentUntil: null,
       lastPostId: null,
       lastVisibility: null,
     };
-    if (channel.type === 'whatsapp' && recipient) {
-      target.windowClosesAt = await windowClosesAt(db, tenantId, current.customerId, channel.id, recipient);
+    if (recipient && channel.type in addressKey) {
+      const last = await lastMessageFrom(db, tenantId, current.customerId, channel, recipient);
+      const hours = platformFor(channel.type)!.replyLimits!.replyWindowHours!;
+      target.windowClosesAt = last && new Date(last.getTime() + hours * HOUR);
+      if (channel.type !== 'whatsapp')
+        target.humanAgentUntil = last && new Date(last.getTime() + HUMAN_AGENT_HOURS * HOUR);
     }
     if (channel.type === 'x') {
       target.lastVisibility = row.attributes.visibility === 'public' ? 'public' : 'direct';
@@ -86,26 +94,30 @@ export async function replyTargets(
   return targets.sort((a, b) => b.lastInboundAt.getTime() - a.lastInboundAt.getTime());
 }
 
+/** Where a windowed platform's contacts keep the customer's address (recipientOf, without WhatsApp's +). */
+const addressKey: Record<string, string> = { whatsapp: 'waId', messenger: 'from', instagram: 'from' };
+
 /**
- * The end of WhatsApp's customer-care window with this number: 24 hours after the customer's
- * latest message to it from `recipient`, on any of their cases (cases_customer, then contacts_case).
+ * The customer's latest message to this channel from `recipient`, on any of their cases
+ * (cases_customer, then contacts_case): a platform's reply window runs from it.
  */
-async function windowClosesAt(
+async function lastMessageFrom(
   db: Executor,
   tenantId: string,
   customerId: string,
-  channelId: string,
+  channel: ChannelRow,
   recipient: string,
 ): Promise<Date | null> {
+  const address = channel.type === 'whatsapp' ? recipient.replace(/^\+/, '') : recipient;
   const [row] = await rows<{ last: string | Date | null }>(
     db,
     sql`select max(ct.received_at) as last
         from cases c join contacts ct on ct.tenant_id = c.tenant_id and ct.case_id = c.id
         where c.tenant_id = ${tenantId} and c.customer_id = ${customerId}
-          and ct.channel = 'whatsapp' and ct.attributes->>'channelId' = ${channelId}
-          and ct.attributes->>'waId' = ${recipient.replace(/^\+/, '')}`,
+          and ct.channel = ${channel.type} and ct.attributes->>'channelId' = ${channel.id}
+          and ct.attributes->>${addressKey[channel.type]!} = ${address}`,
   );
-  return row?.last ? new Date(new Date(row.last).getTime() + WHATSAPP_WINDOW_HOURS * HOUR) : null;
+  return row?.last ? new Date(row.last) : null;
 }
 
 /** The customer's latest public post in this case on this X account: what a public reply answers. */
@@ -154,9 +166,10 @@ export function toReplyOption(target: ReplyTarget, now: Date): ReplyOption {
     limits,
     window: target.windowClosesAt
       ? {
-          hours: limits.replyWindowHours ?? WHATSAPP_WINDOW_HOURS,
+          hours: limits.replyWindowHours!,
           open: target.windowClosesAt.getTime() > now.getTime(),
           closesAt: target.windowClosesAt.toISOString(),
+          ...(target.humanAgentUntil ? { humanAgentUntil: target.humanAgentUntil.toISOString() } : {}),
         }
       : null,
     templates: channelTemplates(channel),

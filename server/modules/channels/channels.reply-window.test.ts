@@ -1,12 +1,13 @@
 /**
- * Replying on WhatsApp and X: the composer's options for a case, WhatsApp's 24-hour
- * customer-care window (free text inside it, only an approved template after it, refused with
- * reply_window_closed and nothing stored), templates and their parameters, and X's public reply
+ * Replying on WhatsApp, Messenger, Instagram and X: the composer's options for a case, WhatsApp's
+ * 24-hour customer-care window (free text inside it, only an approved template after it, refused
+ * with reply_window_closed and nothing stored), Messenger's and Instagram's (free text for 24 hours,
+ * then tagged HUMAN_AGENT for 7 days, then refused), templates and their parameters, X's public reply
  * to the customer's post or a direct message, recorded on the message and shown in the timeline.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { signedJson, whatsappMessage } from '../../../tests/support/fake-meta.ts';
+import { messagingWebhook, signedJson, whatsappMessage } from '../../../tests/support/fake-meta.ts';
 import { randomHandle, signedX, snowflake, xDirectMessage, xMention } from '../../../tests/support/fake-x.ts';
 import * as given from '../../../tests/support/given.ts';
 import { customerNumber } from '../../../tests/support/given-channels.ts';
@@ -125,6 +126,63 @@ test('after 24 hours free text is refused with reply_window_closed and nothing i
       metadata: { template: { name: 'case_update', language: 'en_GB', parameters: ['Pat', '#1042'] } },
     },
   ]);
+});
+
+/** A Messenger or Instagram case whose customer last wrote `hoursAgo`. */
+async function messagingCase(t: given.GivenTenant, type: 'messenger' | 'instagram', hoursAgo: number) {
+  const channel = await metaChannel(t, type);
+  const sender = `2401${Math.floor(Math.random() * 1e12)}`;
+  const res = await app.inject({
+    method: 'POST',
+    url: channel.path,
+    ...signedJson(
+      messagingWebhook(type === 'messenger' ? 'page' : 'instagram', channel.address!, [
+        {
+          sender,
+          at: Date.now() - hoursAgo * HOUR,
+          message: { mid: `m_${sender}`, text: 'My bill doubled' },
+        },
+      ]),
+    ),
+  });
+  assert.equal(res.statusCode, 200, res.body);
+  const list = (await app.inject({ url: '/api/v1/cases', headers: t.headers })).json().items;
+  return { channel, sender, caseId: list[0].id as string };
+}
+
+test('Messenger and Instagram: free replies for 24 hours, then tagged as a person’s follow-up for 7 days, then refused', async () => {
+  for (const type of ['messenger', 'instagram'] as const) {
+    const t = await given.tenant(app);
+    const fresh = await messagingCase(t, type, 2);
+    const [open] = await options(t, fresh.caseId);
+    assert.equal(open.recipient, fresh.sender);
+    assert.equal(open.limits.replyWindowHours, 24);
+    assert.equal(open.window.open, true);
+    const days = (iso: string) => (Date.parse(iso) - Date.now()) / (24 * HOUR);
+    assert.ok(Math.abs(days(open.window.closesAt) - 22 / 24) < 0.01, open.window.closesAt);
+    assert.ok(Math.abs(days(open.window.humanAgentUntil) - (7 - 2 / 24)) < 0.01, open.window.humanAgentUntil);
+    const free = await reply(t, fresh.caseId, { text: 'Let me check that bill' });
+    assert.equal(free.statusCode, 201, free.body);
+    assert.deepEqual(await outbound(t, fresh.caseId), [{ text: 'Let me check that bill', metadata: null }]);
+
+    const t2 = await given.tenant(app);
+    const later = await messagingCase(t2, type, 30);
+    const [closed] = await options(t2, later.caseId);
+    assert.equal(closed.window.open, false);
+    const tagged = await reply(t2, later.caseId, { text: 'The refund is on its way' });
+    assert.equal(tagged.statusCode, 201, tagged.body);
+    assert.deepEqual(await outbound(t2, later.caseId), [
+      { text: 'The refund is on its way', metadata: { tag: 'HUMAN_AGENT' } },
+    ]);
+
+    const t3 = await given.tenant(app);
+    const old = await messagingCase(t3, type, 8 * 24);
+    const refused = await reply(t3, old.caseId, { text: 'Are you still there?' });
+    assert.equal(refused.statusCode, 422, refused.body);
+    assert.equal(refused.json().error.code, 'reply_window_closed');
+    assert.match(refused.json().error.message, /within 7 days/);
+    assert.deepEqual(await outbound(t3, old.caseId), [], `${type}: nothing stored`);
+  }
 });
 
 test('a template must be one of the channel’s, in its language, with exactly its parameters, none WhatsApp would refuse', async () => {

@@ -118,6 +118,14 @@ test('Messenger and Instagram: a reply is a RESPONSE to the page- or account-sco
       message: { text: 'We are on it' },
     });
     assert.equal(result.providerMessageId, sent.id);
+    // After the 24 hours the reply rules mark it a person's follow-up (metadata.tag).
+    await platform.send!(reply('24012345678901234', 'Still with us?', { tag: 'HUMAN_AGENT' }), page);
+    assert.deepEqual(graph.sent.at(-1)!.body, {
+      recipient: { id: '24012345678901234' },
+      messaging_type: 'MESSAGE_TAG',
+      tag: 'HUMAN_AGENT',
+      message: { text: 'Still with us?' },
+    });
   }
 });
 

@@ -6,7 +6,14 @@
  * https://developers.facebook.com/docs/instagram-platform/instagram-api-with-facebook-login/messaging-api
  */
 import { readJson } from './json-body.ts';
-import { META_ACK, metaHandshake, parseMessaging, sendMessaging, verifyMeta } from './meta.ts';
+import {
+  MESSAGING_WINDOW_HOURS,
+  META_ACK,
+  metaHandshake,
+  parseMessaging,
+  sendMessaging,
+  verifyMeta,
+} from './meta.ts';
 import type { ChannelPlatform } from './platform.ts';
 
 /** Instagram's limit on a text message (1,000 bytes of UTF-8; characters shown). */
@@ -19,11 +26,11 @@ export const instagram: ChannelPlatform = {
     maxLength: INSTAGRAM_MAX_LENGTH,
     segments: false,
     attachments: false,
-    replyWindowHours: null,
+    replyWindowHours: MESSAGING_WINDOW_HOURS,
   },
   handshake: metaHandshake,
   verify: verifyMeta,
   parse: (request, channel) => parseMessaging(readJson(request.rawBody), channel, 'instagram'),
   acknowledge: META_ACK,
-  send: (message, channel) => sendMessaging(channel, message.to, message.text),
+  send: (message, channel) => sendMessaging(channel, message),
 };

@@ -22,6 +22,7 @@ import type {
   HandshakeReply,
   InboundAttributes,
   InboundContact,
+  OutboundMessage,
   ParsedWebhook,
   PlatformChannel,
   Verification,
@@ -236,11 +237,21 @@ function messagingContact(
 }
 
 /** POST {graph}/{version}/me/messages: a reply in the conversation the customer opened (messaging_type RESPONSE). */
-export async function sendMessaging(channel: PlatformChannel, to: string, text: string) {
+/**
+ * Messenger and Instagram take replies within 24 hours of the customer's last message; after
+ * that, for 7 days, only one tagged as a person's follow-up (HUMAN_AGENT), and then none.
+ * https://developers.facebook.com/docs/messenger-platform/send-messages/message-tags
+ */
+export const MESSAGING_WINDOW_HOURS = 24;
+export const HUMAN_AGENT_HOURS = 7 * 24;
+
+/** A reply through the Send API; `metadata.tag` (HUMAN_AGENT) when it goes after the 24 hours. */
+export async function sendMessaging(channel: PlatformChannel, message: OutboundMessage) {
+  const tagged = message.metadata?.tag === 'HUMAN_AGENT';
   const json = await graphPost(channel, '/me/messages', {
-    recipient: { id: to },
-    messaging_type: 'RESPONSE',
-    message: { text },
+    recipient: { id: message.to },
+    ...(tagged ? { messaging_type: 'MESSAGE_TAG', tag: 'HUMAN_AGENT' } : { messaging_type: 'RESPONSE' }),
+    message: { text: message.text },
   });
   if (typeof json.message_id !== 'string')
     throw new PlatformError('Meta answered without a message id', false);
