@@ -16,6 +16,7 @@ import { migrate } from '../server/db/migrate.ts';
 import { deriveKey, openSecret } from '../server/lib/secrets.ts';
 import { createTenant, createToken } from '../server/modules/tenants/tenants.service.ts';
 import { type Dovecot, startDovecot } from './support/dovecot.ts';
+import { eventually } from './support/eventually.ts';
 import { type ScratchDatabase, scratchPostgres } from './support/scratch-database.ts';
 import { freePort, type ServerProcess, startServerProcess } from './support/server-process.ts';
 import { engine } from './support/test-app.ts';
@@ -54,15 +55,7 @@ function mail(n: number) {
   );
 }
 
-async function waitFor<T>(what: string, check: () => Promise<T | null | false>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor: typeof eventually = (what, check, timeoutMs = 30_000) => eventually(what, check, timeoutMs);
 
 test(`a mailbox configured through the API is polled into cases, once each across restarts and kill -9 (${engine})`, async () => {
   const { a, b } = await withDatabase(async (database) => {

@@ -6,6 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
+import { PER_FILE_SUFFIX } from './support/own-database.ts';
 
 const args = process.argv.slice(2);
 const only = args.filter((a) => !a.startsWith('--'));
@@ -32,7 +34,14 @@ if (files.length === 0) {
 
 const result = spawnSync(
   process.execPath,
-  ['--test', '--test-concurrency=2', '--test-timeout=120000', '--test-reporter=spec', ...files],
+  [
+    '--test',
+    '--import=./tests/support/own-database.ts',
+    '--test-concurrency=2',
+    '--test-timeout=120000',
+    '--test-reporter=spec',
+    ...files,
+  ],
   {
     stdio: 'inherit',
     env: {
@@ -43,4 +52,21 @@ const result = spawnSync(
     },
   },
 );
+if (process.env.TEST_DATABASE_URL) await dropFileDatabases(process.env.TEST_DATABASE_URL);
 process.exit(result.status ?? 1);
+
+/** The per-file databases of tests/support/own-database.ts, this run's and any a killed run left. */
+async function dropFileDatabases(base: string) {
+  const client = new pg.Client({ connectionString: base });
+  await client.connect();
+  try {
+    const prefix = `${new URL(base).pathname.slice(1)}${PER_FILE_SUFFIX}`;
+    const { rows } = await client.query<{ datname: string }>(
+      'select datname from pg_database where starts_with(datname, $1)',
+      [prefix],
+    );
+    for (const { datname } of rows) await client.query(`drop database if exists ${datname} with (force)`);
+  } finally {
+    await client.end();
+  }
+}

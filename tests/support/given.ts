@@ -17,6 +17,7 @@ import {
 } from '../../server/modules/tenants/tenants.service.ts';
 import type { ChatChannelSettings } from '../../shared/api/chat.ts';
 import type { Role } from '../../shared/domain/roles.ts';
+import { eventually } from './eventually.ts';
 import { TEST_SECRET } from './test-app.ts';
 
 export interface GivenTenant {
@@ -173,8 +174,29 @@ export async function inboundEmail(t: GivenTenant, channel: ChannelRow, raw: Buf
     envelopeFrom: null,
     envelopeTo: [channel.address!],
   });
-  await t.app.emailInbound.drain();
+  await inboundProcessed(t);
   return stored;
+}
+
+/**
+ * Runs the app's inbound processor and waits until none of the tenant's stored mail is pending.
+ * On PostgreSQL every test file's app shares the database, so another file's processor may have
+ * leased a row and still be working on it when this app's own round finds nothing left to do.
+ */
+export async function inboundProcessed(t: GivenTenant, timeoutMs = 15_000) {
+  await t.app.emailInbound.drain();
+  await eventually(
+    'stored mail processed',
+    async () =>
+      (
+        await rows<{ pending: number }>(
+          t.app.database.db,
+          sql`select count(*)::int as pending from inbound_emails
+              where tenant_id = ${t.id} and status = 'pending'`,
+        )
+      )[0]!.pending === 0,
+    timeoutMs,
+  );
 }
 
 /** An email with HTML and one attachment, processed onto a case: the ids its routes take. */

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { type Dovecot, type DovecotUser, startDovecot } from '../../../tests/support/dovecot.ts';
+import { eventually } from '../../../tests/support/eventually.ts';
 import * as given from '../../../tests/support/given.ts';
 import { startTestApp, TEST_SECRET } from '../../../tests/support/test-app.ts';
 import { buildApp } from '../../app.ts';
@@ -56,19 +57,7 @@ function mail(n: number, from = `customer${n}@example.com`) {
   );
 }
 
-async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | null | false>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor: typeof eventually = (what, check, timeoutMs = 15_000) => eventually(what, check, timeoutMs);
 
 async function addChannel(t: given.GivenTenant, imap: Record<string, unknown>) {
   const res = await app.inject({
@@ -138,7 +127,7 @@ test('mail in a connected mailbox becomes cases; each message is marked \\Seen a
   // Mail that arrives later is picked up on a later round, once.
   await dovecot.append(a.user, mail(3, 'customer1@example.com'));
   await waitFor('the repeat contact', async () => (await seen(a.user)).length === 3);
-  await app.emailInbound.drain();
+  await given.inboundProcessed(t);
   const after = await cases(t);
   assert.equal(after.length, 2, 'the same customer’s mail joins their open case');
 });

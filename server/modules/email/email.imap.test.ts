@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Dovecot, type DovecotUser, startDovecot } from '../../../tests/support/dovecot.ts';
+import { eventually } from '../../../tests/support/eventually.ts';
 import { freePort, repoRoot } from '../../../tests/support/server-process.ts';
 import {
   createImapPoller,
@@ -76,13 +77,7 @@ async function seenUids(user: string, mailbox = 'INBOX') {
   return (await dovecot.messages(user, mailbox)).filter((m) => m.flags.includes('\\Seen')).map((m) => m.uid);
 }
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitFor: typeof eventually = (what, check, timeoutMs = 10_000) => eventually(what, check, timeoutMs);
 
 function captureLog() {
   const lines: string[] = [];
