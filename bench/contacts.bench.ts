@@ -35,6 +35,8 @@ interface Cell {
   raw: Measurement;
   /** The raw transaction padded to the intake's statement count. */
   padded: Measurement;
+  /** Contacts per intake batch (one transaction each) in the app's cell, from /metrics. */
+  perBatch: number;
 }
 
 /** Statements per contact when PostgreSQL is not part of the run (the last count measured). */
@@ -88,6 +90,13 @@ async function profileRoundTrips(url: string) {
   }
 }
 
+/** The intake's batch histogram so far (rapport_intake_batch_size on /metrics). */
+async function batches(url: string): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { sum: value('rapport_intake_batch_size_sum'), count: value('rapport_intake_batch_size_count') };
+}
+
 async function runEngine(engine: Engine): Promise<Cell[]> {
   const bdb = await benchDatabase(engine, 'contacts');
   const rawDb = await benchDatabase('pglite', 'contacts-raw');
@@ -136,12 +145,16 @@ async function runEngine(engine: Engine): Promise<Cell[]> {
       const rawResult = await measure({ ...common, op: raw.op });
       const padded = raw.padded;
       const paddedResult = await measure({ ...common, op: () => padded(intakeStatements) });
+      const before = await batches(server.url);
       const appResult = await measure({ ...common, op: postContact });
-      cells.push({ engine, clients, app: appResult, raw: rawResult, padded: paddedResult });
+      const after = await batches(server.url);
+      const perBatch = (after.sum - before.sum) / Math.max(after.count - before.count, 1);
+      cells.push({ engine, clients, app: appResult, raw: rawResult, padded: paddedResult, perBatch });
       console.log(
         `${engine} ${clients} client(s): app ${fmt.int(appResult.throughput)}/s p99 ${fmt.ms(appResult.p99)} ms` +
           `, raw ${fmt.int(rawResult.throughput)}/s p99 ${fmt.ms(rawResult.p99)} ms` +
           `, padded ${fmt.int(paddedResult.throughput)}/s p99 ${fmt.ms(paddedResult.p99)} ms` +
+          `, ${perBatch.toFixed(1)} contacts per batch` +
           (appResult.errors ? `, ${appResult.errors} errors: ${appResult.firstError}` : ''),
       );
     }
@@ -196,6 +209,7 @@ console.log(
       'app p99 ms',
       'raw p50 ms',
       'raw p99 ms',
+      'contacts per batch',
       'errors',
       'app CPU cores: server / bench / postgres / other',
     ],
@@ -211,6 +225,7 @@ console.log(
       fmt.ms(c.app.p99),
       fmt.ms(c.raw.p50),
       fmt.ms(c.raw.p99),
+      c.perBatch.toFixed(1),
       c.app.errors,
       `${fmt.cores(c.app.cpu?.server)} / ${fmt.cores(c.app.cpu?.bench)} / ${fmt.cores(c.app.cpu?.postgres)} / ${fmt.cores(otherCpu(c.app))}`,
     ]),
