@@ -180,8 +180,8 @@ export async function inboundEmail(t: GivenTenant, channel: ChannelRow, raw: Buf
 
 /**
  * Runs the app's inbound processor and waits until none of the tenant's stored mail is pending.
- * On PostgreSQL every test file's app shares the database, so another file's processor may have
- * leased a row and still be working on it when this app's own round finds nothing left to do.
+ * Another processor on the same database (a second app node in the file, a file's own processor)
+ * may have leased a row and still be working on it when this app's round finds nothing to do.
  */
 export async function inboundProcessed(t: GivenTenant, timeoutMs = 15_000) {
   await t.app.emailInbound.drain();
