@@ -122,7 +122,6 @@ export const MAX_BODY = 1024 * 1024;
 
 export async function buildApp(options: AppOptions): Promise<App> {
   const { database } = options;
-  const bus = await createBus(database);
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: MAX_BODY,
@@ -130,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // No type coercion: a JSON body with a number where a string belongs is a 400, not a guess.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true } },
   }) as unknown as App;
+  const bus = await createBus(database, app.log);
 
   const routeTable: RouteEntry[] = [];
   app.decorate('routeTable', routeTable);
@@ -193,7 +193,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     },
   });
 
-  const metrics = registerMetrics(app, database);
+  const metrics = registerMetrics(app, database, bus);
   app.decorate('bus', bus);
   app.decorate('metrics', metrics);
   app.decorate('database', database);

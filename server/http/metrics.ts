@@ -1,13 +1,14 @@
 /**
  * Prometheus metrics at GET /metrics: request latency, contacts ingested and the intake's batch
  * sizes, acknowledgements the per-recipient cap held back (a likely mail loop, SECURITY.md
- * EL-03), and how full the database's notification queue is (realtime notices waiting for a
- * slow listener).
+ * EL-03), how full the database's notification queue is (realtime notices waiting for a
+ * slow listener), and how many other nodes share the database's realtime bus.
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type Database, rows, sql } from '../db/client.ts';
 import { intakeQueue } from '../modules/contacts/intake-queue.ts';
+import type { Bus } from '../realtime/bus.ts';
 
 export interface Metrics {
   registry: Registry;
@@ -15,7 +16,7 @@ export interface Metrics {
   acknowledgementsSuppressed: Counter;
 }
 
-export function registerMetrics(app: FastifyInstance, database: Database): Metrics {
+export function registerMetrics(app: FastifyInstance, database: Database, bus: Bus): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const latency = new Histogram({
@@ -55,6 +56,14 @@ export function registerMetrics(app: FastifyInstance, database: Database): Metri
         sql`select pg_notification_queue_usage() as usage`,
       );
       this.set(Number(row?.usage ?? 0));
+    },
+  });
+  new Gauge({
+    name: 'rapport_bus_other_nodes',
+    help: 'Other app nodes listening on this database; the intake sends its realtime notices to them by NOTIFY',
+    registers: [registry],
+    collect() {
+      this.set(bus.otherNodes());
     },
   });
   app.addHook('onResponse', async (request, reply) => {

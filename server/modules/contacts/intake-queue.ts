@@ -5,15 +5,18 @@
  * delay; under load the batches grow and each contact pays a share of one commit instead of a
  * whole one. Every contact still gets its own answer, after the batch has committed.
  *
- * On a PostgreSQL pool the batch's realtime notices are sent after its commit, in a statement
- * of their own (migration 0006): pg_notify inside the batch would hold the database's one
- * notification lock through the commit's WAL flush and make concurrent batches queue behind
- * each other's flushes.
+ * A batch's realtime notices are not sent from inside its transaction (migration 0006): pg_notify
+ * there would hold the database's one notification lock through the commit's WAL flush and make
+ * concurrent batches queue behind each other's flushes. receive_contacts returns them instead,
+ * and after the commit they go to this process's bus (realtime/bus.ts), which hands them to its
+ * handlers and, only when other nodes listen, to NOTIFY. A process without a bus (the CLI) sends
+ * them by NOTIFY itself on a PostgreSQL pool; on PGlite it lets the trigger send them.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import pg from 'pg';
 import { type Db, rows, sql } from '../../db/client.ts';
 import { sqlState } from '../../lib/retry.ts';
+import { busOf, type Notice, Notifier } from '../../realtime/bus.ts';
 
 /** receive_contact's parameters, by name. */
 export interface IntakeItem {
@@ -60,28 +63,23 @@ const MAX_BYTES = 1 << 20;
 
 export class IntakeQueue {
   readonly #db: Db;
-  readonly #log: FastifyBaseLogger;
   /** Counter shards of the batches that may be written at once; a free one is taken per batch. */
   readonly #freeShards: number[];
-  /** Notices are announced by this queue after commit (a pool), not by the trigger at commit. */
-  readonly #notifyAfterCommit: boolean;
+  /** On a pool: sends the notices of batches when this process has no bus. */
+  readonly #notifier: Notifier | null;
   /** A single in-process session (PGlite) starts a batch only after this event-loop turn. */
   readonly #gather: boolean;
   #gathering = false;
   #waiting: Pending[] = [];
   /** Size of the batch being written on each busy shard. */
   readonly #sizes = new Map<number, number>();
-  /** Notices of committed batches not yet sent; one statement sends them at a time. */
-  #notices: unknown[] = [];
-  #announcing = false;
   readonly #batchListeners = new Set<(size: number) => void>();
 
   /** `batches`: how many may be written at once, each on its counter shard (0-3, migration 0006). */
   constructor(db: Db, log: FastifyBaseLogger, batches: 1 | 2 | 3 | 4) {
     this.#db = db;
-    this.#log = log;
     this.#freeShards = [0, 1, 2, 3].slice(0, batches);
-    this.#notifyAfterCommit = batches > 1;
+    this.#notifier = batches > 1 ? new Notifier(db, log) : null;
     this.#gather = batches === 1;
   }
 
@@ -191,53 +189,28 @@ export class IntakeQueue {
     batch.forEach((p, i) => {
       p.resolve(outcomes[i]!);
     });
-    if (this.#notifyAfterCommit) this.#announce(outcomes);
+    const notices: Notice[] = [];
+    for (const o of outcomes) if ('ok' in o && o.ok.notices) notices.push(...o.ok.notices);
+    if (notices.length === 0) return;
+    const bus = busOf(this.#db);
+    if (bus) bus.publish(notices);
+    else this.#notifier?.send(notices);
   }
 
   async #receive(batch: Pending[], shard: number, isolate: boolean): Promise<IntakeOutcome<Notices>[]> {
+    // Without a bus or a pool (an open transaction, the CLI on PGlite) the trigger sends them
+    // with the commit.
+    const returnNotices = this.#notifier !== null || busOf(this.#db) !== undefined;
     const [row] = await rows<{ r: IntakeOutcome<Notices>[] }>(
       this.#db,
       sql`select receive_contacts(${JSON.stringify(batch.map((p) => p.item))}::jsonb, ${shard}::smallint,
-                                  ${this.#notifyAfterCommit}, ${isolate}) as r`,
+                                  ${returnNotices}, ${isolate}) as r`,
     );
     return row!.r;
   }
-
-  /**
-   * The committed batches' notices, in statements that write nothing (so each takes the
-   * notification lock only for a moment). While one is being sent, the notices of batches that
-   * commit meanwhile gather and leave together in the next, in the order the batches' results
-   * arrived here (usually, not always, the commit order: a blocked batch can finish before the
-   * one it waited for has answered). Lost only if this process dies between a commit and its
-   * statement; the events themselves are committed and every view reads them there.
-   */
-  #announce(outcomes: IntakeOutcome<Notices>[]): void {
-    for (const o of outcomes) if ('ok' in o && o.ok.notices) this.#notices.push(...o.ok.notices);
-    if (this.#announcing || this.#notices.length === 0) return;
-    this.#announcing = true;
-    void (async () => {
-      while (this.#notices.length > 0) {
-        const notices = this.#notices;
-        this.#notices = [];
-        const payloads = JSON.stringify(notices.map((n) => JSON.stringify(n)));
-        try {
-          await rows(
-            this.#db,
-            sql`select pg_notify('rapport_events', n) from jsonb_array_elements_text(${payloads}::jsonb) as n`,
-          );
-        } catch (err) {
-          this.#log.warn(
-            { err, notices: notices.length },
-            'realtime notices of intake batches were not sent',
-          );
-        }
-      }
-      this.#announcing = false;
-    })();
-  }
 }
 
-type Notices = { notices?: unknown[] | null };
+type Notices = { notices?: Notice[] | null };
 
 function databaseMessage(err: unknown): string {
   const e = err as { message?: string; cause?: { message?: string } };
