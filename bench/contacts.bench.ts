@@ -4,23 +4,31 @@
  * the real server process (`node server/main.ts`). Beside each cell, the raw baseline measured in
  * the same run: one INSERT + one UPDATE per transaction through the same driver; and that
  * transaction padded with trivial statements to the intake's statement count, which separates
- * what the round trips cost from what the work costs.
+ * what the round trips cost from what the work costs. A cell's time is split into slices in which
+ * the three take turns (raw, padded, app, raw, …), so a machine that speeds up or slows down
+ * during the run (a VM's neighbours) moves all three alike and their ratio holds.
  *
- *   npm run bench -- contacts [--engines=pglite,postgres] [--seconds=10] [--warmup=2]
+ *   npm run bench -- contacts [--engines=pglite,postgres] [--seconds=10] [--warmup=2] [--slices=4]
  */
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { buildApp } from '../server/app.ts';
 import { openDatabase } from '../server/db/client.ts';
 import { migrate } from '../server/db/migrate.ts';
 import { createTenant, createToken } from '../server/modules/tenants/tenants.service.ts';
 import { startServerProcess } from '../tests/support/server-process.ts';
 import { createClient } from './lib/http.ts';
-import { type Measurement, measure, otherCpu, postgresPids } from './lib/measure.ts';
+import { combine, type Measurement, measure, otherCpu, postgresPids } from './lib/measure.ts';
 import { messageBody, rawAppendPglite, rawAppendPostgres } from './lib/raw-append.ts';
 import { roundTrips } from './lib/round-trips.ts';
 import { benchDatabase, benchOptions, type Engine, fmt, serverVersion, table } from './lib/setup.ts';
 
 const options = benchOptions({ seconds: 10, warmup: 2 });
+const SLICES = Number(
+  parseArgs({ options: { slices: { type: 'string', default: '4' } }, strict: false }).values.slices,
+);
+/** Before every slice but the first of each kind: the pool and the caches settle after a switch. */
+const SLICE_WARMUP_MS = 500;
 const CLIENTS = [1, 16];
 /** openDatabase's default pool size, which `npm start` uses; the raw pool gets the same. */
 const POOL_SIZE = 20;
@@ -135,20 +143,41 @@ async function runEngine(engine: Engine): Promise<Cell[]> {
       if (!repeat) known.push(identity);
     };
 
+    const padded = raw.padded;
     for (const clients of CLIENTS) {
-      const common = {
-        concurrency: clients,
-        warmupMs: options.warmupMs,
-        durationMs: options.durationMs,
-        watch,
+      const kinds = {
+        raw: { op: raw.op, slices: [] as Measurement[], latencies: [] as number[] },
+        padded: {
+          op: () => padded(intakeStatements),
+          slices: [] as Measurement[],
+          latencies: [] as number[],
+        },
+        app: { op: postContact, slices: [] as Measurement[], latencies: [] as number[] },
       };
-      const rawResult = await measure({ ...common, op: raw.op });
-      const padded = raw.padded;
-      const paddedResult = await measure({ ...common, op: () => padded(intakeStatements) });
-      const before = await batches(server.url);
-      const appResult = await measure({ ...common, op: postContact });
-      const after = await batches(server.url);
-      const perBatch = (after.sum - before.sum) / Math.max(after.count - before.count, 1);
+      const batched = { sum: 0, count: 0 };
+      for (let slice = 0; slice < SLICES; slice++) {
+        for (const [kind, k] of Object.entries(kinds)) {
+          const before = kind === 'app' ? await batches(server.url) : null;
+          const m = await measure({
+            concurrency: clients,
+            warmupMs: slice === 0 ? options.warmupMs : SLICE_WARMUP_MS,
+            durationMs: options.durationMs / SLICES,
+            watch,
+            op: k.op,
+            latencies: k.latencies,
+          });
+          k.slices.push(m);
+          if (before) {
+            const after = await batches(server.url);
+            batched.sum += after.sum - before.sum;
+            batched.count += after.count - before.count;
+          }
+        }
+      }
+      const [rawResult, paddedResult, appResult] = [kinds.raw, kinds.padded, kinds.app].map((k) =>
+        combine(k.slices, k.latencies),
+      ) as [Measurement, Measurement, Measurement];
+      const perBatch = batched.sum / Math.max(batched.count, 1);
       cells.push({ engine, clients, app: appResult, raw: rawResult, padded: paddedResult, perBatch });
       console.log(
         `${engine} ${clients} client(s): app ${fmt.int(appResult.throughput)}/s p99 ${fmt.ms(appResult.p99)} ms` +
@@ -193,7 +222,7 @@ if (options.engines.includes('postgres')) {
 for (const engine of options.engines) cells.push(...(await runEngine(engine)));
 
 console.log(
-  `\n## Intake: POST /api/v1/contacts (${options.durationMs / 1000} s per cell after ${options.warmupMs / 1000} s warm-up; ${versions.join(', ')})\n`,
+  `\n## Intake: POST /api/v1/contacts (${options.durationMs / 1000} s per cell in ${SLICES} slices taking turns, after ${options.warmupMs / 1000} s warm-up; ${versions.join(', ')})\n`,
 );
 console.log(
   table(

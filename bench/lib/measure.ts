@@ -27,6 +27,8 @@ export interface MeasureOptions {
   op: (worker: number) => Promise<void>;
   /** Processes whose CPU use to report, by label. */
   watch?: () => Record<string, number[]>;
+  /** Also receives every recorded latency, so that slices measured apart can be `combine`d. */
+  latencies?: number[];
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -59,7 +61,11 @@ export async function measure(options: MeasureOptions): Promise<Measurement> {
       const recording = started >= warmEnd;
       try {
         await op(w);
-        if (recording) latencies.push(performance.now() - started);
+        if (recording) {
+          const ms = performance.now() - started;
+          latencies.push(ms);
+          options.latencies?.push(ms);
+        }
       } catch (err) {
         if (recording) errors++;
         firstError ??= String((err as Error).message ?? err);
@@ -83,6 +89,37 @@ export async function measure(options: MeasureOptions): Promise<Measurement> {
   const before = cpuBefore as Ticks | null;
   const after = cpuAfter as Ticks | null;
   if (options.watch && before && after) result.cpu = cores(before, after, seconds);
+  return result;
+}
+
+/**
+ * One measurement of slices taken in turn with other work (`latencies`: what their `latencies`
+ * option collected): operations over the slices' total time, percentiles over all their
+ * latencies, CPU weighted by each slice's length.
+ */
+export function combine(slices: Measurement[], latencies: number[]): Measurement {
+  const seconds = slices.reduce((sum, m) => sum + m.seconds, 0);
+  const ops = slices.reduce((sum, m) => sum + m.ops, 0);
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const result: Measurement = {
+    concurrency: slices[0]!.concurrency,
+    ops,
+    errors: slices.reduce((sum, m) => sum + m.errors, 0),
+    seconds,
+    throughput: ops / seconds,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+  };
+  const firstError = slices.find((m) => m.firstError)?.firstError;
+  if (firstError) result.firstError = firstError;
+  if (slices.every((m) => m.cpu)) {
+    result.cpu = {};
+    for (const m of slices) {
+      for (const [label, cores] of Object.entries(m.cpu!)) {
+        result.cpu[label] = (result.cpu[label] ?? 0) + (cores * m.seconds) / seconds;
+      }
+    }
+  }
   return result;
 }
 
