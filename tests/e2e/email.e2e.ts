@@ -73,12 +73,18 @@ async function startRelay() {
   const received: Relayed[] = [];
   /** Recipients refused for good (550), as a provider does for a mailbox that is gone. */
   const refuse = new Set<string>();
+  /** Recipients deferred for now (451), as a provider does while a mailbox is over quota. */
+  const defer = new Set<string>();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
     onRcptTo(address, _session, callback) {
-      if (!refuse.has(address.address.toLowerCase())) return callback();
+      const to = address.address.toLowerCase();
+      if (defer.has(to)) {
+        return callback(Object.assign(new Error(`4.2.2 <${to}>: mailbox full`), { responseCode: 451 }));
+      }
+      if (!refuse.has(to)) return callback();
       callback(
         Object.assign(new Error(`5.1.1 <${address.address}>: mailbox unavailable`), { responseCode: 550 }),
       );
@@ -111,6 +117,7 @@ async function startRelay() {
     port,
     received,
     refuse,
+    defer,
     /** The first message (from `start` on) that `match` accepts, waiting for it to arrive. */
     async next(match: (m: Relayed) => boolean, what: string, start = 0, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
@@ -539,6 +546,26 @@ describe(`email journey in Chromium (${engine})`, () => {
       0,
       'no second acknowledgement went out',
     );
+  });
+
+  it('a reply the relay defers shows as queued and retrying, and the badge stays readable', async () => {
+    const full = 'full.mailbox@customer.example';
+    relay.defer.add(full);
+    const opened = await api('POST', '/api/v1/contacts', {
+      channel: 'email',
+      from: { identity: full, name: 'Full Mailbox' },
+      subject: 'Router lights',
+      text: 'The router shows an orange light.',
+    });
+    const number = opened.case.number as number;
+    await api('POST', `/api/v1/cases/${number}/messages`, { kind: 'reply', text: 'Please restart it once.' });
+    await page.goto(`${server.url}/cases/${number}`);
+    await page
+      .locator('[data-type="message.replied"] [data-delivery="queued"]')
+      .getByText('Email queued · retrying (1 attempt)', { exact: true }) // the next try is a minute away
+      .waitFor({ timeout: 20_000 });
+    await assertNoAxeViolations(page, 'the case with a deferred reply');
+    await shot(page, '9-deferred-reply');
   });
 
   it('an admin follows a refused reply from the case to Outbound mail and sends it again', async () => {

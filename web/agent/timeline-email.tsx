@@ -65,8 +65,9 @@ export function withoutCaseTag(subject: string): string {
 
 export type Delivery = NonNullable<NonNullable<TimelineEntry['message']>['delivery']>;
 
+/** Outline badges draw their label in this colour: each keeps 4.5:1 on the timeline's pale backgrounds. */
 const deliveryLabels: Record<Delivery['status'], { text: string; color: string }> = {
-  queued: { text: 'queued', color: 'yellow.9' },
+  queued: { text: 'queued', color: '#8a5200' }, // a dark amber: Mantine's darkest yellow reaches only 2.8:1
   sent: { text: 'sent', color: 'teal.9' },
   delivered: { text: 'delivered', color: 'teal.9' },
   read: { text: 'read', color: 'teal.9' },
@@ -92,7 +93,9 @@ export function DeliveryBadge({ delivery, channel = 'email' }: { delivery: Deliv
       data-delivery={delivery.status}
       title={delivery.lastError}
     >
-      {retrying ? `${text} · retrying (${delivery.attempts} attempts)` : text}
+      {retrying
+        ? `${text} · retrying (${delivery.attempts} ${delivery.attempts === 1 ? 'attempt' : 'attempts'})`
+        : text}
     </Badge>
   );
 }
