@@ -9,6 +9,7 @@
  * during the run (a VM's neighbours) moves all three alike and their ratio holds.
  *
  *   npm run bench -- contacts [--engines=pglite,postgres] [--seconds=10] [--warmup=2] [--slices=4]
+ *                             [--clients=1,16]
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,12 +25,15 @@ import { roundTrips } from './lib/round-trips.ts';
 import { benchDatabase, benchOptions, type Engine, fmt, serverVersion, table } from './lib/setup.ts';
 
 const options = benchOptions({ seconds: 10, warmup: 2 });
-const SLICES = Number(
-  parseArgs({ options: { slices: { type: 'string', default: '4' } }, strict: false }).values.slices,
-);
+const own = parseArgs({
+  options: { slices: { type: 'string', default: '4' }, clients: { type: 'string', default: '1,16' } },
+  strict: false,
+}).values;
+const SLICES = Number(own.slices);
+/** Concurrent clients of each cell; the targets are read at 16. */
+const CLIENTS = String(own.clients).split(',').map(Number);
 /** Before every slice but the first of each kind: the pool and the caches settle after a switch. */
 const SLICE_WARMUP_MS = 500;
-const CLIENTS = [1, 16];
 /** openDatabase's default pool size, which `npm start` uses; the raw pool gets the same. */
 const POOL_SIZE = 20;
 /** Targets from the issue, on PostgreSQL at 16 clients. */

@@ -1,7 +1,8 @@
 /**
  * Group commit for the intake. Contacts that arrive while a batch is being written wait and go
  * together in the next one: one statement (receive_contacts, migration 0001), one transaction,
- * one WAL flush for all of them. Alone, a contact goes at once, so a quiet system adds no
+ * one WAL flush for all of them; the batch's messages, contacts and events are inserted together
+ * at its end (migration 0014). Alone, a contact goes at once, so a quiet system adds no
  * delay; under load the batches grow and each contact pays a share of one commit instead of a
  * whole one. Every contact still gets its own answer, after the batch has committed.
  *
@@ -167,17 +168,17 @@ export class IntakeQueue {
    * needs no isolation: its failure is its outcome.
    */
   async #write(batch: Pending[], shard: number): Promise<void> {
-    let outcomes: IntakeOutcome<Notices>[];
+    let written: Written;
     try {
-      outcomes = await this.#receive(batch, shard, false);
+      written = await this.#receive(batch, shard, false);
     } catch (err) {
       // A statement the database refused has a SQLSTATE; a lost connection has none.
       const code = sqlState(err);
       try {
         if (batch.length === 1 && code) {
-          outcomes = [{ error: code, message: databaseMessage(err) }];
+          written = { results: [{ error: code, message: databaseMessage(err) }], notices: [] };
         } else if (code) {
-          outcomes = await this.#receive(batch, shard, true);
+          written = await this.#receive(batch, shard, true);
         } else {
           throw err;
         }
@@ -187,21 +188,20 @@ export class IntakeQueue {
       }
     }
     batch.forEach((p, i) => {
-      p.resolve(outcomes[i]!);
+      p.resolve(written.results[i]!);
     });
-    const notices: Notice[] = [];
-    for (const o of outcomes) if ('ok' in o && o.ok.notices) notices.push(...o.ok.notices);
+    const { notices } = written;
     if (notices.length === 0) return;
     const bus = busOf(this.#db);
     if (bus) bus.publish(notices);
     else this.#notifier?.send(notices);
   }
 
-  async #receive(batch: Pending[], shard: number, isolate: boolean): Promise<IntakeOutcome<Notices>[]> {
+  async #receive(batch: Pending[], shard: number, isolate: boolean): Promise<Written> {
     // Without a bus or a pool (an open transaction, the CLI on PGlite) the trigger sends them
     // with the commit.
     const returnNotices = this.#notifier !== null || busOf(this.#db) !== undefined;
-    const [row] = await rows<{ r: IntakeOutcome<Notices>[] }>(
+    const [row] = await rows<{ r: Written }>(
       this.#db,
       sql`select receive_contacts(${JSON.stringify(batch.map((p) => p.item))}::jsonb, ${shard}::smallint,
                                   ${returnNotices}, ${isolate}) as r`,
@@ -210,7 +210,11 @@ export class IntakeQueue {
   }
 }
 
-type Notices = { notices?: Notice[] | null };
+/** receive_contacts' answer: each contact's outcome, in order, and the notices of the batch's events. */
+interface Written {
+  results: IntakeOutcome<unknown>[];
+  notices: Notice[];
+}
 
 function databaseMessage(err: unknown): string {
   const e = err as { message?: string; cause?: { message?: string } };
