@@ -177,6 +177,74 @@ test('in a burst written as one batch, a contact with a foreign caseNumber fails
   assert.equal(lee.json().contactCount, 1, 'the named case was not touched');
 });
 
+test('one batch holding a delivery twice and two tenants stores each once, under its own tenant', async () => {
+  const [a, b] = [await given.tenant(app), await given.tenant(app)];
+  const item = (tenant: string, value: string, externalId: string) => ({
+    tenant,
+    actorType: 'token',
+    actorId: null,
+    channel: 'sms',
+    kind: 'phone',
+    platform: '',
+    value,
+    name: null,
+    text: 'No signal at home',
+    subject: 'No signal at home',
+    externalId,
+    caseNumber: null,
+    receivedAt: new Date().toISOString(),
+  });
+  const batch = [
+    item(a.id, '+447911123410', 'SM-twice'),
+    item(b.id, '+447911123411', 'SM-twice'),
+    item(a.id, '+447911123410', 'SM-twice'),
+  ];
+  // Written without isolation, as the queue writes a batch first: nothing may fail.
+  const [row] = await rows<{
+    r: { results: { ok: { duplicate: boolean; contact: { id: string } } }[]; notices: Notice[] };
+  }>(
+    app.database.db,
+    sql`select receive_contacts(${JSON.stringify(batch)}::jsonb, 0::smallint, true, false) as r`,
+  );
+  const { results, notices } = row!.r;
+  assert.deepEqual(
+    results.map((r) => r.ok.duplicate),
+    [false, false, true],
+  );
+  assert.equal(
+    results[2]!.ok.contact.id,
+    results[0]!.ok.contact.id,
+    'the second delivery answers with the first',
+  );
+  for (const t of [a, b]) {
+    const stored = await rows<{ n: number }>(
+      app.database.db,
+      sql`select count(*)::int as n from contacts where tenant_id = ${t.id} and external_id = 'SM-twice'`,
+    );
+    assert.equal(stored[0]!.n, 1);
+    const events = await rows<{ type: string }>(
+      app.database.db,
+      sql`select type from events where tenant_id = ${t.id} order by id`,
+    );
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['customer.created', 'case.opened', 'contact.received'],
+    );
+  }
+  assert.deepEqual(
+    notices.map((n) => `${n.tenantId === a.id ? 'a' : 'b'} ${n.type}`),
+    [
+      'a customer.created',
+      'a case.opened',
+      'a contact.received',
+      'b customer.created',
+      'b case.opened',
+      'b contact.received',
+    ],
+    'the notices of both contacts stored, in the order written',
+  );
+});
+
 test('every event of the intake is announced exactly once, including from concurrent batches', async () => {
   const t = await given.tenant(app);
   const heard: Notice[] = [];
