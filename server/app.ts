@@ -291,7 +291,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   app.decorate('imapChannels', imapChannels);
   app.addHook('onReady', async () => imapChannels?.start());
   // Who is signed in, across nodes: the chat widget offers live chat only while someone is.
-  const presence = createPresence(database, bus, `node-${randomUUID()}`);
+  const presence = createPresence(bus, `node-${randomUUID()}`);
   await chatWidgetRoutes(app, {
     secretKey: channelSecrets,
     threadingSecret: threadingKey,

@@ -40,6 +40,11 @@ export interface Bus {
   subscribe(handler: (notice: Notice) => void): () => void;
   /** Notices of changes this node has committed: here at once, to other nodes by NOTIFY. */
   publish(notices: Notice[]): void;
+  /**
+   * A notice for everyone but this app (presence): the other apps on this database handle, and
+   * other nodes by NOTIFY while any listen.
+   */
+  broadcast(notice: Notice): void;
   /** Other nodes listening on this database, as last counted (/metrics: rapport_bus_other_nodes). */
   otherNodes(): number;
   close(): Promise<void>;
@@ -82,6 +87,7 @@ export async function createBus(database: Database, log: Log): Promise<Bus> {
       return () => mine.delete(handler);
     },
     publish: (notices) => bus.publish(notices),
+    broadcast: (notice) => bus.broadcast(notice, mine),
     otherNodes: () => bus.otherNodes(),
     async close() {
       mine.clear();
@@ -141,6 +147,15 @@ class SharedBus implements Pick<Bus, 'publish' | 'otherNodes'> {
 
   publish(notices: Notice[]): void {
     for (const notice of notices) this.#deliver(notice);
+    this.#toOthers(notices);
+  }
+
+  broadcast(notice: Notice, from: Set<(notice: Notice) => void>): void {
+    this.#deliver(notice, from);
+    this.#toOthers([notice]);
+  }
+
+  #toOthers(notices: Notice[]): void {
     if (this.#peers > 0) this.#notifier!.send(notices.map((n) => ({ ...n, origin: this.#origin })));
   }
 
@@ -171,8 +186,9 @@ class SharedBus implements Pick<Bus, 'publish' | 'otherNodes'> {
     this.#deliver(notice);
   }
 
-  #deliver(notice: Notice): void {
+  #deliver(notice: Notice, except?: Set<(notice: Notice) => void>): void {
     for (const view of this.views) {
+      if (view === except) continue;
       for (const handler of view) {
         try {
           handler(notice);

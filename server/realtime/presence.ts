@@ -2,14 +2,11 @@
  * Which tenants have staff signed in right now: a count of distinct users with an open realtime
  * socket, per tenant. The chat widget offers live chat only while someone is there.
  *
- * With several nodes on PostgreSQL each node announces its own counts through the events
- * channel's NOTIFY (`presence.node`, never forwarded to browsers): on every change and every
- * HEARTBEAT_MS, and at once when a starting node asks (`presence.query`). A node that stops
- * announcing is forgotten after EXPIRE_MS. On the embedded engine there is one node, so nothing
- * is sent.
+ * Each node tells the others its own counts through the bus (`presence.node`, never forwarded to
+ * browsers): on every change and every HEARTBEAT_MS, and at once when a starting node asks
+ * (`presence.query`). A node that stops announcing is forgotten after EXPIRE_MS. The bus sends
+ * these only while other nodes listen, so a single node (and PGlite) sends nothing.
  */
-import { sql } from 'drizzle-orm';
-import type { Database } from '../db/client.ts';
 import type { Bus, Notice } from './bus.ts';
 
 const HEARTBEAT_MS = 20_000;
@@ -29,22 +26,19 @@ interface NodeNotice extends Notice {
   users?: number;
 }
 
-export function createPresence(database: Database, bus: Bus, nodeId: string): Presence {
+export function createPresence(bus: Bus, nodeId: string): Presence {
   const local = new Map<string, Map<string, number>>();
   const remote = new Map<string, Map<string, { users: number; until: number }>>();
-  const shared = database.pool !== null;
-
   const announce = (tenantId: string, users: number, type = 'presence.node') => {
-    if (!shared) return;
-    const payload = JSON.stringify({ tenantId, type, caseId: null, eventId: 0, node: nodeId, users });
-    void database.db.execute(sql`select pg_notify('rapport_events', ${payload})`).catch(() => {});
+    const notice: NodeNotice = { tenantId, type, caseId: null, eventId: 0, node: nodeId, users };
+    bus.broadcast(notice);
   };
   const announceAll = () => {
     for (const [tenantId, users] of local) announce(tenantId, users.size);
   };
 
   const unsubscribe = bus.subscribe((notice: NodeNotice) => {
-    if (!notice.type.startsWith('presence.') || notice.node === nodeId) return;
+    if (!notice.type.startsWith('presence.')) return;
     if (notice.type === 'presence.query') return announceAll();
     let nodes = remote.get(notice.tenantId);
     if (!nodes) {

@@ -99,6 +99,29 @@ test('on PostgreSQL an agent signed in on one node makes the chat online on the 
   }
 });
 
+test('on PostgreSQL a node that starts while an agent is signed in elsewhere asks, and is told at once', {
+  skip: engine !== 'postgres' && 'two nodes share one PostgreSQL server; PGlite admits one process',
+}, async () => {
+  const t = await given.tenant(app);
+  const channel = await given.chatChannel(t);
+  const session = await given.signedIn(t, await given.user(t, 'agent'));
+  const ws: WebSocket = await app.injectWS('/api/v1/realtime', { headers: { cookie: session.cookie } });
+  const database = await openDatabase({ url: process.env.TEST_DATABASE_URL!, poolSize: 2 });
+  const late = await buildApp({ database, secret: TEST_SECRET, webRoot: '/nonexistent', imap: false });
+  await late.ready();
+  try {
+    const online = async () =>
+      (await late.inject({ url: `/widget/v1/config?channel=${channel.id}` })).json().online;
+    // Well before the next heartbeat (20 s): the answer to the new node's query.
+    for (let i = 0; i < 200 && !(await online()); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(await online(), true, 'the new node knows the agent is there');
+  } finally {
+    ws.terminate();
+    await late.close();
+    await database.close();
+  }
+});
+
 test('outside business hours the chat is offline even with agents signed in', async () => {
   const t = await given.tenant(app);
   const now = new Date();
