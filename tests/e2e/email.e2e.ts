@@ -548,17 +548,22 @@ describe(`email journey in Chromium (${engine})`, () => {
     );
   });
 
+  /** A customer's email case opened through the API and answered by email; its number. */
+  async function repliedCase(from: { identity: string; name: string }, subject: string, reply: string) {
+    const opened = await api('POST', '/api/v1/contacts', { channel: 'email', from, subject, text: subject });
+    const number = opened.case.number as number;
+    await api('POST', `/api/v1/cases/${number}/messages`, { kind: 'reply', text: reply });
+    return number;
+  }
+
   it('a reply the relay defers shows as queued and retrying, and the badge stays readable', async () => {
     const full = 'full.mailbox@customer.example';
     relay.defer.add(full);
-    const opened = await api('POST', '/api/v1/contacts', {
-      channel: 'email',
-      from: { identity: full, name: 'Full Mailbox' },
-      subject: 'Router lights',
-      text: 'The router shows an orange light.',
-    });
-    const number = opened.case.number as number;
-    await api('POST', `/api/v1/cases/${number}/messages`, { kind: 'reply', text: 'Please restart it once.' });
+    const number = await repliedCase(
+      { identity: full, name: 'Full Mailbox' },
+      'Router lights',
+      'Please restart it once.',
+    );
     await page.goto(`${server.url}/cases/${number}`);
     await page
       .locator('[data-type="message.replied"] [data-delivery="queued"]')
@@ -571,17 +576,11 @@ describe(`email journey in Chromium (${engine})`, () => {
   it('an admin follows a refused reply from the case to Outbound mail and sends it again', async () => {
     const gone = 'old.address@customer.example';
     relay.refuse.add(gone);
-    const opened = await api('POST', '/api/v1/contacts', {
-      channel: 'email',
-      from: { identity: gone, name: 'Old Address' },
-      subject: 'Moving house',
-      text: 'Please move my line to the new flat.',
-    });
-    const number = opened.case.number as number;
-    await api('POST', `/api/v1/cases/${number}/messages`, {
-      kind: 'reply',
-      text: 'Your move is booked for Friday.',
-    });
+    const number = await repliedCase(
+      { identity: gone, name: 'Old Address' },
+      'Moving house',
+      'Your move is booked for Friday.',
+    );
     await until(async () => {
       const { items } = await api('GET', '/api/v1/email/outbox?status=failed');
       return items.some((i: { caseNumber: number }) => i.caseNumber === number);
