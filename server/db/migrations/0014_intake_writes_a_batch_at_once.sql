@@ -2,7 +2,7 @@
 -- the batch, instead of three per contact. receive_contact still decides everything about a
 -- contact in turn (its customer, its case, their locks and updates, which later contacts of the
 -- batch see), and returns the rows it adds; receive_contacts writes them together (intake_write).
--- Statement overhead was a fifth of the backend's CPU per contact (docs/performance.md, session 10).
+-- The backend's CPU per contact fell by about a tenth (docs/performance.md, session 10).
 -- Two contacts of one batch with the same (channel, externalId): the second is answered as a
 -- duplicate of the first, as it would be in a later batch.
 -- receive_contacts now returns { results, notices }: the batch's notices come back once, in order.
