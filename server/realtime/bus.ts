@@ -12,6 +12,8 @@
  *   NOTIFY, tagged with this bus's origin so that it skips its own. With no other node listening
  *   (one server, the usual install) nothing is sent: the statement and the notifications cost
  *   the intake about a fifth of its throughput on PostgreSQL (docs/performance.md, session 9).
+ * - **Broadcast** (presence): a notice for everyone but the app that sends it, the other apps on
+ *   this handle at once and other nodes by NOTIFY under the same rule.
  *
  * Who else listens: every bus's LISTEN session is named `rapport-bus` (application_name, which
  * pg_stat_activity shows to any role). A bus counts the others every PEERS_MS, and a node that
